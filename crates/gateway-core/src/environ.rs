@@ -1,0 +1,609 @@
+//! `environ`: the request as PEP 3333 describes it, owned and typed.
+//!
+//! An [`Environ`] owns the request: the method, `SCRIPT_NAME` and `PATH_INFO`
+//! (percent-decoded bytes: a path that is not UTF-8 round-trips exactly),
+//! `QUERY_STRING`, the server and remote addresses, the URL scheme, the
+//! headers (an [`http::HeaderMap`], moved in, never copied), `wsgi.input`,
+//! `wsgi.errors`, extra string variables (`REMOTE_USER`, `AUTH_TYPE`, ...) and
+//! typed extensions.
+//!
+//! The CGI view computes every variable by its PEP 3333 name on demand:
+//! [`Environ::get`] and [`Environ::vars`]. Values are PEP 3333 "native
+//! strings": bytes decoded as ISO-8859-1, so every byte maps to one `char` and
+//! back. Header names that hold `_` are never shown as `HTTP_*`: otherwise a
+//! client could send `X_Forwarded_For` and pass it off as `X-Forwarded-For`
+//! (the smuggling hole nginx and gunicorn close).
+//!
+//! ```
+//! use gateway_core::Environ;
+//!
+//! let request = http::Request::get("/caf%C3%A9/%FF?q=1")
+//!     .header("User-Agent", "curl/8")
+//!     .header("X_Smuggled", "1")
+//!     .body(())
+//!     .unwrap();
+//! let (parts, ()) = request.into_parts();
+//! let environ = Environ::from_parts(parts, Default::default());
+//! assert_eq!(environ.path_info(), b"/caf\xc3\xa9/\xff");
+//! assert_eq!(environ.get("QUERY_STRING").as_deref(), Some("q=1"));
+//! assert_eq!(environ.get("HTTP_USER_AGENT").as_deref(), Some("curl/8"));
+//! assert_eq!(environ.get("HTTP_X_SMUGGLED"), None);
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+
+use http::header::{self, HeaderMap, HeaderName};
+use http::{Extensions, Method, Uri, Version};
+
+use crate::{Errors, Input};
+
+/// `wsgi.url_scheme`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UrlScheme {
+    /// `http`
+    #[default]
+    Http,
+    /// `https`
+    Https,
+}
+
+impl UrlScheme {
+    /// `"http"` or `"https"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrlScheme::Http => "http",
+            UrlScheme::Https => "https",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            UrlScheme::Http => 80,
+            UrlScheme::Https => 443,
+        }
+    }
+}
+
+/// The request, as the app sees it.
+pub struct Environ {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    script_name: Vec<u8>,
+    /// `None` while PATH_INFO is the URI's path as is (it had no `%`).
+    path_info: Option<Vec<u8>>,
+    url_scheme: UrlScheme,
+    server: Option<(String, u16)>,
+    local_addr: Option<SocketAddr>,
+    remote_addr: Option<SocketAddr>,
+    input: Input,
+    errors: Errors,
+    vars: Vec<(Cow<'static, str>, String)>,
+    extensions: Extensions,
+    multithread: bool,
+    multiprocess: bool,
+    run_once: bool,
+}
+
+impl Environ {
+    /// A GET of `uri` with no headers and no body (for tests and tools).
+    pub fn new(method: Method, uri: Uri) -> Self {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.method = method;
+        parts.uri = uri;
+        Environ::from_parts(parts, Input::empty())
+    }
+
+    /// Take over the parts of an HTTP request: nothing is copied.
+    pub fn from_parts(parts: http::request::Parts, input: Input) -> Self {
+        let path_info = match percent_encoding::percent_decode(parts.uri.path().as_bytes()).into()
+        {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(decoded) => Some(decoded),
+        };
+        Environ {
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            script_name: Vec::new(),
+            path_info,
+            url_scheme: UrlScheme::Http,
+            server: None,
+            local_addr: None,
+            remote_addr: None,
+            input,
+            errors: Errors::to_tracing(),
+            vars: Vec::new(),
+            extensions: parts.extensions,
+            multithread: true,
+            multiprocess: false,
+            run_once: false,
+        }
+    }
+
+    // ----- the request line -----
+
+    /// `REQUEST_METHOD`.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target as received.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The HTTP version (`SERVER_PROTOCOL`).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// `SERVER_PROTOCOL`: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2` or `HTTP/3`.
+    pub fn server_protocol(&self) -> &'static str {
+        match self.version {
+            Version::HTTP_09 => "HTTP/0.9",
+            Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2",
+            Version::HTTP_3 => "HTTP/3",
+            _ => "HTTP/1.1",
+        }
+    }
+
+    /// `SCRIPT_NAME`, percent-decoded: where the app is mounted (`""` at the root).
+    pub fn script_name(&self) -> &[u8] {
+        &self.script_name
+    }
+
+    /// `PATH_INFO`, percent-decoded bytes, exactly as the client sent them.
+    pub fn path_info(&self) -> &[u8] {
+        match &self.path_info {
+            Some(p) => p,
+            None => self.uri.path().as_bytes(),
+        }
+    }
+
+    /// `PATH_INFO` as UTF-8, when it is.
+    pub fn path_info_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.path_info()).ok()
+    }
+
+    /// `QUERY_STRING`, as received (not decoded); `""` when there is none.
+    pub fn query_string(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
+    /// Move the app's mount point: `SCRIPT_NAME` and `PATH_INFO` (as a
+    /// mounting middleware does).
+    pub fn set_script_name(&mut self, script_name: impl Into<Vec<u8>>) {
+        self.script_name = script_name.into();
+    }
+
+    /// Replace `PATH_INFO`.
+    pub fn set_path_info(&mut self, path_info: impl Into<Vec<u8>>) {
+        self.path_info = Some(path_info.into());
+    }
+
+    // ----- headers -----
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The request headers, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// `CONTENT_TYPE`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    }
+
+    /// `CONTENT_LENGTH`, when it is a valid length.
+    pub fn content_length(&self) -> Option<u64> {
+        self.headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    }
+
+    // ----- the server and the client -----
+
+    /// `wsgi.url_scheme`.
+    pub fn url_scheme(&self) -> UrlScheme {
+        self.url_scheme
+    }
+
+    /// Set `wsgi.url_scheme`.
+    pub fn set_url_scheme(&mut self, scheme: UrlScheme) {
+        self.url_scheme = scheme;
+    }
+
+    /// The address the request came in on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// Set the address the request came in on.
+    pub fn set_local_addr(&mut self, addr: Option<SocketAddr>) {
+        self.local_addr = addr;
+    }
+
+    /// `REMOTE_ADDR` and `REMOTE_PORT`.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// Set the client's address.
+    pub fn set_remote_addr(&mut self, addr: Option<SocketAddr>) {
+        self.remote_addr = addr;
+    }
+
+    /// Fix `SERVER_NAME` and `SERVER_PORT` (else they come from the Host
+    /// header, the request's authority, or the local address).
+    pub fn set_server(&mut self, name: impl Into<String>, port: u16) {
+        self.server = Some((name.into(), port));
+    }
+
+    /// `SERVER_NAME` and `SERVER_PORT`.
+    pub fn server(&self) -> (Cow<'_, str>, u16) {
+        if let Some((name, port)) = &self.server {
+            return (Cow::Borrowed(name), *port);
+        }
+        let authority = self
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<http::uri::Authority>().ok())
+            .or_else(|| self.uri.authority().cloned());
+        if let Some(a) = authority {
+            let host = a.host().trim_start_matches('[').trim_end_matches(']');
+            let port = a.port_u16().unwrap_or(self.url_scheme.default_port());
+            return (Cow::Owned(host.to_owned()), port);
+        }
+        match self.local_addr {
+            Some(addr) => (Cow::Owned(addr.ip().to_string()), addr.port()),
+            None => (Cow::Borrowed("localhost"), self.url_scheme.default_port()),
+        }
+    }
+
+    // ----- wsgi.* -----
+
+    /// `wsgi.input`.
+    pub fn input(&mut self) -> &mut Input {
+        &mut self.input
+    }
+
+    /// Take `wsgi.input` out, leaving an empty one.
+    pub fn take_input(&mut self) -> Input {
+        std::mem::take(&mut self.input)
+    }
+
+    /// Replace `wsgi.input`.
+    pub fn set_input(&mut self, input: Input) {
+        self.input = input;
+    }
+
+    /// `wsgi.errors`.
+    pub fn errors(&self) -> &Errors {
+        &self.errors
+    }
+
+    /// `wsgi.errors`, to write to.
+    pub fn errors_mut(&mut self) -> &mut Errors {
+        &mut self.errors
+    }
+
+    /// Replace `wsgi.errors`.
+    pub fn set_errors(&mut self, errors: Errors) {
+        self.errors = errors;
+    }
+
+    /// `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
+    pub fn flags(&self) -> (bool, bool, bool) {
+        (self.multithread, self.multiprocess, self.run_once)
+    }
+
+    /// Set `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
+    pub fn set_flags(&mut self, multithread: bool, multiprocess: bool, run_once: bool) {
+        (self.multithread, self.multiprocess, self.run_once) = (multithread, multiprocess, run_once);
+    }
+
+    /// Typed values that travel with the request (a verified identity, a
+    /// request id, anything a tower layer put in the request's extensions).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The typed extensions, to change.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+
+    // ----- extra string variables -----
+
+    /// An extra string variable (`REMOTE_USER`, `AUTH_TYPE`, ...).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Set an extra string variable. The standard CGI names are computed from
+    /// the typed fields (use their setters); setting one here has no effect
+    /// on [`Environ::get`].
+    pub fn set_var(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let name = name.into();
+        let value = value.into();
+        match self.vars.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.vars.push((name, value)),
+        }
+    }
+
+    /// Remove an extra string variable.
+    pub fn remove_var(&mut self, name: &str) -> Option<String> {
+        let at = self.vars.iter().position(|(n, _)| n == name)?;
+        Some(self.vars.remove(at).1)
+    }
+
+    // ----- the CGI view -----
+
+    /// A variable by its PEP 3333 / CGI name, computed on demand.
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        if let Some(v) = self.standard(name) {
+            return v;
+        }
+        if let Some(h) = name.strip_prefix("HTTP_") {
+            return self.http_var(h);
+        }
+        self.var(name).map(Cow::Borrowed)
+    }
+
+    /// Every variable, by name: the CGI ones, `HTTP_*` for each header, then
+    /// the extra ones.
+    pub fn vars(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
+        let standard = STANDARD
+            .iter()
+            .filter_map(move |&n| Some((Cow::Borrowed(n), self.standard(n)??)));
+        let http = self
+            .headers
+            .keys()
+            .filter(|n| cgi_header_name(n))
+            .map(move |n| (Cow::Owned(http_name(n)), self.header_value(n)));
+        let host = (!self.headers.contains_key(header::HOST))
+            .then(|| self.uri.authority())
+            .flatten()
+            .map(|a| (Cow::Borrowed("HTTP_HOST"), Cow::Borrowed(a.as_str())));
+        let extra = self
+            .vars
+            .iter()
+            .filter(|(n, _)| !STANDARD.contains(&n.as_ref()) && !n.starts_with("HTTP_"))
+            .map(|(n, v)| (Cow::Borrowed(n.as_ref()), Cow::Borrowed(v.as_str())));
+        standard.chain(http).chain(host).chain(extra)
+    }
+
+    /// A standard variable: `Some(value)` when `name` is one, `None` if not.
+    fn standard(&self, name: &str) -> Option<Option<Cow<'_, str>>> {
+        let value = match name {
+            "REQUEST_METHOD" => Some(Cow::Borrowed(self.method.as_str())),
+            "SCRIPT_NAME" => Some(latin1(self.script_name())),
+            "PATH_INFO" => Some(latin1(self.path_info())),
+            "QUERY_STRING" => Some(Cow::Borrowed(self.query_string())),
+            "REQUEST_URI" => {
+                Some(Cow::Borrowed(self.uri.path_and_query().map_or("/", |p| p.as_str())))
+            }
+            "CONTENT_TYPE" => self.headers.get(header::CONTENT_TYPE).map(|v| latin1(v.as_bytes())),
+            "CONTENT_LENGTH" => {
+                self.headers.get(header::CONTENT_LENGTH).map(|v| latin1(v.as_bytes()))
+            }
+            "SERVER_NAME" => Some(self.server().0),
+            "SERVER_PORT" => Some(Cow::Owned(self.server().1.to_string())),
+            "SERVER_PROTOCOL" => Some(Cow::Borrowed(self.server_protocol())),
+            "REMOTE_ADDR" => self
+                .remote_addr
+                .map(|a| Cow::Owned(a.ip().to_string()))
+                .or_else(|| self.var("REMOTE_ADDR").map(Cow::Borrowed)),
+            "REMOTE_PORT" => self
+                .remote_addr
+                .map(|a| Cow::Owned(a.port().to_string()))
+                .or_else(|| self.var("REMOTE_PORT").map(Cow::Borrowed)),
+            _ => return None,
+        };
+        Some(value)
+    }
+
+    /// `HTTP_<NAME>`: the header `name` (`_` read as `-`), values joined.
+    fn http_var(&self, upper: &str) -> Option<Cow<'_, str>> {
+        if upper.is_empty() || upper.bytes().any(|b| b == b'-' || b.is_ascii_lowercase()) {
+            return None;
+        }
+        let lower: String =
+            upper.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect();
+        let name = HeaderName::from_bytes(lower.as_bytes()).ok()?;
+        if !cgi_header_name(&name) {
+            return None;
+        }
+        if name == header::HOST && !self.headers.contains_key(header::HOST) {
+            return self.uri.authority().map(|a| Cow::Borrowed(a.as_str()));
+        }
+        self.headers.contains_key(&name).then(|| self.header_value(&name))
+    }
+
+    /// All values of a header, joined as CGI does (`; ` for cookies).
+    fn header_value(&self, name: &HeaderName) -> Cow<'_, str> {
+        let mut values = self.headers.get_all(name).iter();
+        let first = values.next().map_or(Cow::Borrowed(""), |v| latin1(v.as_bytes()));
+        let sep = if name == header::COOKIE { "; " } else { ", " };
+        values.fold(first, |mut acc, v| {
+            let s = acc.to_mut();
+            s.push_str(sep);
+            s.push_str(&latin1(v.as_bytes()));
+            acc
+        })
+    }
+}
+
+/// The standard variables, in the order [`Environ::vars`] lists them.
+const STANDARD: [&str; 12] = [
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_URI",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+];
+
+/// Headers shown as `HTTP_*`: not Content-Type / Content-Length (they have
+/// their own variables), and none whose name holds `_`.
+fn cgi_header_name(name: &HeaderName) -> bool {
+    name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !name.as_str().contains('_')
+}
+
+fn http_name(name: &HeaderName) -> String {
+    let mut s = String::with_capacity(5 + name.as_str().len());
+    s.push_str("HTTP_");
+    s.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
+    s
+}
+
+/// PEP 3333's native string: bytes as ISO-8859-1, so every byte round-trips.
+pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if s.is_ascii() => Cow::Borrowed(s),
+        _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+impl fmt::Debug for Environ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environ")
+            .field("method", &self.method)
+            .field("script_name", &latin1(self.script_name()))
+            .field("path_info", &latin1(self.path_info()))
+            .field("query_string", &self.query_string())
+            .field("version", &self.version)
+            .field("remote_addr", &self.remote_addr)
+            .field("headers", &self.headers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environ(req: http::Request<()>) -> Environ {
+        Environ::from_parts(req.into_parts().0, Input::empty())
+    }
+
+    #[test]
+    fn path_info_is_decoded_and_non_utf8_round_trips() {
+        let e = environ(http::Request::get("/a%20b/%FF%00/%2F?x=%20").body(()).unwrap());
+        assert_eq!(e.path_info(), b"/a b/\xff\x00//");
+        assert_eq!(e.path_info_str(), None);
+        // The native string maps each byte to one char and back.
+        let native = e.get("PATH_INFO").unwrap();
+        let back: Vec<u8> = native.chars().map(|c| c as u32 as u8).collect();
+        assert_eq!(back, e.path_info());
+        assert_eq!(e.query_string(), "x=%20");
+        assert_eq!(e.get("REQUEST_URI").as_deref(), Some("/a%20b/%FF%00/%2F?x=%20"));
+    }
+
+    #[test]
+    fn plain_path_is_not_copied() {
+        let e = environ(http::Request::get("/plain/path").body(()).unwrap());
+        assert!(e.path_info.is_none());
+        assert_eq!(e.path_info(), b"/plain/path");
+    }
+
+    #[test]
+    fn headers_with_underscores_are_not_http_vars() {
+        let e = environ(
+            http::Request::get("/")
+                .header("X-Forwarded-For", "1.1.1.1")
+                .header("X_Forwarded_For", "6.6.6.6")
+                .body(())
+                .unwrap(),
+        );
+        assert_eq!(e.get("HTTP_X_FORWARDED_FOR").as_deref(), Some("1.1.1.1"));
+        let all: Vec<_> = e.vars().filter(|(n, _)| n.starts_with("HTTP_")).collect();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].1, "1.1.1.1");
+    }
+
+    #[test]
+    fn repeated_headers_are_joined() {
+        let e = environ(
+            http::Request::get("/")
+                .header("Accept", "a")
+                .header("Accept", "b")
+                .header("Cookie", "x=1")
+                .header("Cookie", "y=2")
+                .body(())
+                .unwrap(),
+        );
+        assert_eq!(e.get("HTTP_ACCEPT").as_deref(), Some("a, b"));
+        assert_eq!(e.get("HTTP_COOKIE").as_deref(), Some("x=1; y=2"));
+    }
+
+    #[test]
+    fn content_headers_have_their_own_vars() {
+        let e = environ(
+            http::Request::post("/")
+                .header("Content-Type", "text/plain")
+                .header("Content-Length", "5")
+                .body(())
+                .unwrap(),
+        );
+        assert_eq!(e.get("CONTENT_TYPE").as_deref(), Some("text/plain"));
+        assert_eq!(e.get("CONTENT_LENGTH").as_deref(), Some("5"));
+        assert_eq!(e.get("HTTP_CONTENT_TYPE"), None);
+        assert!(e.vars().all(|(n, _)| n != "HTTP_CONTENT_LENGTH"));
+    }
+
+    #[test]
+    fn server_name_and_port_come_from_host_then_local_addr() {
+        let mut e = environ(http::Request::get("/").header("Host", "example.com:8080").body(()).unwrap());
+        assert_eq!(e.server(), (Cow::Borrowed("example.com"), 8080));
+        e.headers_mut().remove(header::HOST);
+        e.set_local_addr(Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(e.server(), (Cow::Borrowed("127.0.0.1"), 9000));
+        let h2 = environ(http::Request::get("https://h2.example/").body(()).unwrap());
+        assert_eq!(h2.get("HTTP_HOST").as_deref(), Some("h2.example"));
+        assert_eq!(h2.get("SERVER_NAME").as_deref(), Some("h2.example"));
+    }
+
+    #[test]
+    fn protocol_names() {
+        let mut req = http::Request::get("/").body(()).unwrap();
+        *req.version_mut() = Version::HTTP_2;
+        assert_eq!(environ(req).get("SERVER_PROTOCOL").as_deref(), Some("HTTP/2"));
+    }
+
+    #[test]
+    fn extra_vars_are_set_replaced_and_listed() {
+        let mut e = environ(http::Request::get("/").body(()).unwrap());
+        e.set_var("REMOTE_USER", "alice");
+        e.set_var("REMOTE_USER", "bob");
+        assert_eq!(e.get("REMOTE_USER").as_deref(), Some("bob"));
+        assert_eq!(e.vars().filter(|(n, _)| n == "REMOTE_USER").count(), 1);
+        assert_eq!(e.remove_var("REMOTE_USER").as_deref(), Some("bob"));
+        assert_eq!(e.get("REMOTE_USER"), None);
+    }
+
+    #[test]
+    fn http_lookup_rejects_odd_names() {
+        let e = environ(http::Request::get("/").header("x-a", "1").body(()).unwrap());
+        assert_eq!(e.get("HTTP_X_A").as_deref(), Some("1"));
+        assert_eq!(e.get("HTTP_x_a"), None);
+        assert_eq!(e.get("HTTP_X-A"), None);
+        assert_eq!(e.get("HTTP_"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Serve gateway apps as tower services over hyper (being written).
