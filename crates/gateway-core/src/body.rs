@@ -263,6 +263,10 @@ impl<F: FnOnce()> Iterator for OnClose<F> {
     fn next(&mut self) -> Option<Self::Item> {
         self.body.next()
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.body.size_hint()
+    }
 }
 
 impl<F: FnOnce()> Drop for OnClose<F> {

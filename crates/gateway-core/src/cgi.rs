@@ -26,7 +26,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Uri, Version};
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
-use crate::{App, Environ, Handler, Input, UrlScheme};
+use crate::{App, Environ, Errors, Handler, Input, UrlScheme};
 
 /// The CGI meta-variables (RFC 3875 §4.1, and the common extensions) taken
 /// into the environ; `HTTP_*` are taken as headers.
@@ -60,11 +60,15 @@ const PATH: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'
     .add(b'?').add(b'`').add(b'{').add(b'}').add(b'\\').add(b'^').add(b'|');
 
 /// Run `app` for the request described by this process's environment, stdin
-/// and stdout.
+/// and stdout; `wsgi.errors` is stderr, the CGI server's error log (as in
+/// wsgiref's `CGIHandler`).
 pub fn run<A: App + ?Sized>(app: &A) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    run_with(app, std::env::vars_os(), io::stdin(), &mut out)
+    let stderr = Errors::to_fn(|line| {
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    });
+    serve(app, std::env::vars_os(), io::stdin(), &mut out, Some(stderr))
 }
 
 /// Run `app` for the request described by `vars`, reading `stdin` and writing
@@ -75,13 +79,26 @@ pub fn run_with<A: App + ?Sized>(
     stdin: impl Read + Send + 'static,
     stdout: &mut impl Write,
 ) -> io::Result<()> {
-    let environ = match environ_from_vars(vars, stdin) {
+    serve(app, vars, stdin, stdout, None)
+}
+
+fn serve<A: App + ?Sized>(
+    app: &A,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    stdin: impl Read + Send + 'static,
+    stdout: &mut impl Write,
+    errors: Option<Errors>,
+) -> io::Result<()> {
+    let mut environ = match environ_from_vars(vars, stdin) {
         Ok(environ) => environ,
         Err(why) => {
             write!(stdout, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n{why}\n")?;
             return stdout.flush();
         }
     };
+    if let Some(errors) = errors {
+        environ.set_errors(errors);
+    }
     let response = Handler::new().run(app, environ);
     let head = &response.head;
     write!(stdout, "Status: {} {}\r\n", head.status.as_str(), head.reason())?;
@@ -188,16 +205,19 @@ pub fn environ_from_vars(
         let port = text("SERVER_PORT").and_then(|p| p.parse().ok()).unwrap_or(80);
         environ.set_server(name, port);
     }
+    // A socket address needs both; a server that gives no REMOTE_PORT (as
+    // Python's http.server) keeps REMOTE_ADDR as given, without a made-up port.
     let remote_ip = text("REMOTE_ADDR").and_then(|a| a.parse::<IpAddr>().ok());
-    let remote_port = text("REMOTE_PORT").and_then(|p| p.parse().ok()).unwrap_or(0);
-    environ.set_remote_addr(remote_ip.map(|ip| SocketAddr::new(ip, remote_port)));
+    let remote_port = text("REMOTE_PORT").and_then(|p| p.parse().ok());
+    let remote = remote_ip.zip(remote_port).map(|(ip, port)| SocketAddr::new(ip, port));
+    environ.set_remote_addr(remote);
     for (name, value) in meta {
         let standard = matches!(
             name.as_str(),
             "CONTENT_LENGTH" | "CONTENT_TYPE" | "PATH_INFO" | "QUERY_STRING" | "REQUEST_METHOD"
                 | "SCRIPT_NAME" | "SERVER_NAME" | "SERVER_PORT" | "SERVER_PROTOCOL" | "REQUEST_URI"
         ) || name.starts_with("HTTP_")
-            || (remote_ip.is_some() && (name == "REMOTE_ADDR" || name == "REMOTE_PORT"));
+            || (remote.is_some() && (name == "REMOTE_ADDR" || name == "REMOTE_PORT"));
         if !standard {
             environ.set_var(name, String::from_utf8_lossy(&value).into_owned());
         }

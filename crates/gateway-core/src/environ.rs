@@ -176,15 +176,22 @@ impl Environ {
         self.uri.query().unwrap_or("")
     }
 
-    /// Move the app's mount point: `SCRIPT_NAME` and `PATH_INFO` (as a
-    /// mounting middleware does).
+    /// Move the app's mount point (as a mounting middleware does), with
+    /// [`Environ::set_path_info`]. PEP 3333's form is kept: `SCRIPT_NAME` is
+    /// empty (the root) or starts with `/`, and is never `/` itself; so `"/"`
+    /// is stored as `""` and `"app"` as `"/app"`.
     pub fn set_script_name(&mut self, script_name: impl Into<Vec<u8>>) {
-        self.script_name = script_name.into();
+        let mut script_name = script_name.into();
+        if script_name == b"/" {
+            script_name.clear();
+        }
+        self.script_name = rooted(script_name);
     }
 
-    /// Replace `PATH_INFO`.
+    /// Replace `PATH_INFO`: empty, or starting with `/` (`"x"` is stored as
+    /// `"/x"`).
     pub fn set_path_info(&mut self, path_info: impl Into<Vec<u8>>) {
-        self.path_info = Some(path_info.into());
+        self.path_info = Some(rooted(path_info.into()));
     }
 
     // ----- headers -----
@@ -204,9 +211,10 @@ impl Environ {
         self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
     }
 
-    /// `CONTENT_LENGTH`, when it is a valid length.
+    /// `CONTENT_LENGTH`, when it is a valid length (digits only).
     pub fn content_length(&self) -> Option<u64> {
-        self.headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+        let value = self.headers.get(header::CONTENT_LENGTH)?.to_str().ok()?;
+        value.bytes().all(|b| b.is_ascii_digit()).then(|| value.parse().ok())?
     }
 
     // ----- the server and the client -----
@@ -394,9 +402,12 @@ impl Environ {
                 Some(Cow::Borrowed(self.uri.path_and_query().map_or("/", |p| p.as_str())))
             }
             "CONTENT_TYPE" => self.headers.get(header::CONTENT_TYPE).map(|v| latin1(v.as_bytes())),
-            "CONTENT_LENGTH" => {
-                self.headers.get(header::CONTENT_LENGTH).map(|v| latin1(v.as_bytes()))
-            }
+            "CONTENT_LENGTH" => self
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .map(Cow::Borrowed),
             "SERVER_NAME" => Some(self.server().0),
             "SERVER_PORT" => Some(Cow::Owned(self.server().1.to_string())),
             "SERVER_PROTOCOL" => Some(Cow::Borrowed(self.server_protocol())),
@@ -442,6 +453,14 @@ impl Environ {
             acc
         })
     }
+}
+
+/// A path that is empty or starts with `/`.
+fn rooted(mut path: Vec<u8>) -> Vec<u8> {
+    if path.first().is_some_and(|&b| b != b'/') {
+        path.insert(0, b'/');
+    }
+    path
 }
 
 /// The standard variables, in the order [`Environ::vars`] lists them.
@@ -578,6 +597,28 @@ mod tests {
         let h2 = environ(http::Request::get("https://h2.example/").body(()).unwrap());
         assert_eq!(h2.get("HTTP_HOST").as_deref(), Some("h2.example"));
         assert_eq!(h2.get("SERVER_NAME").as_deref(), Some("h2.example"));
+    }
+
+    #[test]
+    fn script_name_and_path_info_keep_the_pep_form() {
+        let mut e = environ(http::Request::get("/").body(()).unwrap());
+        e.set_script_name("/");
+        assert_eq!(e.script_name(), b"");
+        e.set_script_name("app");
+        assert_eq!(e.script_name(), b"/app");
+        e.set_path_info("x/y");
+        assert_eq!(e.path_info(), b"/x/y");
+        e.set_path_info("");
+        assert_eq!(e.path_info(), b"");
+    }
+
+    #[test]
+    fn an_invalid_content_length_is_not_shown() {
+        for bad in ["abc", "-1", "+1", ""] {
+            let e = environ(http::Request::post("/").header("Content-Length", bad).body(()).unwrap());
+            assert_eq!(e.get("CONTENT_LENGTH"), None, "{bad:?}");
+            assert_eq!(e.content_length(), None, "{bad:?}");
+        }
     }
 
     #[test]

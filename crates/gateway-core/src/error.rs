@@ -41,10 +41,13 @@ pub enum Error {
         /// The name as given.
         name: String,
     },
-    /// A response header value holds CR, LF, NUL or another control byte.
+    /// A response header value holds CR, LF, NUL or another control byte, a
+    /// character beyond ISO-8859-1, or (for `Content-Length`) is not one length.
     #[error(
-        "start_response: the value of header {name:?} holds a control byte (CR, LF, NUL or \
-         another byte below 0x20 but TAB, or DEL): such a value could split the response"
+        "start_response: the value of header {name:?} is refused: a value holds no control \
+         byte (CR, LF, NUL or another byte below 0x20 but TAB, or DEL), which could split the \
+         response, and no character beyond ISO-8859-1 (PEP 3333); a Content-Length is one \
+         decimal number"
     )]
     InvalidHeaderValue {
         /// The header whose value was refused.

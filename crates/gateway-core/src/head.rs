@@ -5,7 +5,10 @@
 //! are any list of name/value pairs ([`IntoHeaders`]): names must be RFC 9110
 //! tokens, values must not hold CR, LF, NUL or other control bytes (TAB is
 //! allowed), and hop-by-hop headers (`Connection`, `Transfer-Encoding`, ...)
-//! belong to the server. Every broken rule is an [`Error`], never a panic.
+//! belong to the server. A text value is a PEP 3333 native string: its
+//! characters are ISO-8859-1 bytes (`"café"` goes out as `caf\xe9`), and one
+//! beyond U+00FF is refused. A `Content-Length` is one decimal number. Every
+//! broken rule is an [`Error`], never a panic.
 //!
 //! ```
 //! use gateway_core::Head;
@@ -21,7 +24,7 @@
 
 use std::borrow::Cow;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 
 use crate::Error;
@@ -48,7 +51,28 @@ impl Head {
         let (status, reason) = status.into_status()?;
         let mut map = HeaderMap::new();
         headers.into_headers(&mut map)?;
-        Ok(Head { status, reason, headers: map })
+        let head = Head { status, reason, headers: map };
+        head.content_length()?;
+        Ok(head)
+    }
+
+    /// The `Content-Length` of this head: `None` when it has none, an error
+    /// when it is not digits only or when repeated values disagree.
+    pub fn content_length(&self) -> Result<Option<u64>, Error> {
+        let mut found = None;
+        for value in self.headers.get_all(CONTENT_LENGTH) {
+            let bad = || Error::InvalidHeaderValue { name: CONTENT_LENGTH.as_str().to_owned() };
+            let digits = value.as_bytes();
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return Err(bad());
+            }
+            let n: u64 = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok()).ok_or_else(bad)?;
+            if found.is_some_and(|f| f != n) {
+                return Err(bad());
+            }
+            found = Some(n);
+        }
+        Ok(found)
     }
 
     /// The reason phrase: the app's own, else the canonical one.
@@ -169,16 +193,34 @@ impl IntoHeaderValue for &HeaderValue {
     }
 }
 
+/// A text value is a PEP 3333 native string: each `char` is one ISO-8859-1
+/// byte, so `"café"` goes out as `caf\xe9`, the way browsers read it.
 impl IntoHeaderValue for &str {
     fn into_header_value(self, name: &HeaderName) -> Result<HeaderValue, Error> {
-        HeaderValue::from_str(self).map_err(|_| bad_value(name))
+        if self.is_ascii() {
+            return HeaderValue::from_str(self).map_err(|_| bad_value(name));
+        }
+        latin1_value(self, name)
     }
 }
 
 impl IntoHeaderValue for String {
     fn into_header_value(self, name: &HeaderName) -> Result<HeaderValue, Error> {
-        HeaderValue::try_from(self).map_err(|_| bad_value(name))
+        if self.is_ascii() {
+            return HeaderValue::try_from(self).map_err(|_| bad_value(name));
+        }
+        latin1_value(&self, name)
     }
+}
+
+/// Encode a value that is not ASCII as ISO-8859-1; a `char` past U+00FF has
+/// no byte there and is refused.
+fn latin1_value(text: &str, name: &HeaderName) -> Result<HeaderValue, Error> {
+    let bytes = text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).map_err(|_| bad_value(name)))
+        .collect::<Result<Vec<u8>, Error>>()?;
+    HeaderValue::from_bytes(&bytes).map_err(|_| bad_value(name))
 }
 
 impl IntoHeaderValue for &String {
@@ -355,6 +397,31 @@ mod tests {
             let r = Head::parse("200 OK", [("X-A", bad)]);
             assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn text_values_are_latin1() {
+        let head = Head::parse("200 OK", [("X-Name", "café")]).unwrap();
+        assert_eq!(head.headers["x-name"].as_bytes(), b"caf\xe9");
+        let owned = Head::parse("200 OK", [("X-Name", String::from("ÿ"))]).unwrap();
+        assert_eq!(owned.headers["x-name"].as_bytes(), b"\xff");
+        for beyond in ["€", "日本"] {
+            let r = Head::parse("200 OK", [("X-Name", beyond)]);
+            assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{beyond:?}");
+        }
+    }
+
+    #[test]
+    fn content_length_is_one_decimal_number() {
+        for bad in ["", "x", "-1", "+1", "1.0", " 1", "99999999999999999999999"] {
+            let r = Head::parse("200 OK", [("Content-Length", bad)]);
+            assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{bad:?}");
+        }
+        let r = Head::parse("200 OK", [("Content-Length", "1"), ("Content-Length", "2")]);
+        assert!(r.is_err());
+        let head = Head::parse("200 OK", [("Content-Length", "7"), ("Content-Length", "7")]).unwrap();
+        assert_eq!(head.content_length().unwrap(), Some(7));
+        assert_eq!(Head::parse("200 OK", ()).unwrap().content_length().unwrap(), None);
     }
 
     #[test]

@@ -67,6 +67,18 @@ impl Slot {
             Vec::new()
         }
     }
+
+    /// Drop what `write` queued: it belonged to a response that was replaced.
+    pub(crate) fn discard_written(&self) {
+        if self.written.swap(false, Ordering::Acquire) {
+            self.lock().written.clear();
+        }
+    }
+
+    /// `true` while the app's head waits to be taken.
+    pub(crate) fn has_head(&self) -> bool {
+        self.lock().head.is_some()
+    }
 }
 
 /// PEP 3333's `start_response` callable, as an owned handle.
@@ -95,8 +107,9 @@ impl StartResponse {
 
     /// `start_response(status, headers, exc_info)`: the app hit `error` and
     /// wants to send another response instead. Before the head is sent, the
-    /// new head replaces the old; after, `error` comes back to the app
-    /// (PEP 3333's re-raise), which should return it.
+    /// new head replaces the old (and `write` data not yet sent, which was
+    /// for the old response, is dropped); after, `error` comes back to the
+    /// app (PEP 3333's re-raise), which should return it.
     pub fn start_with_error(
         &self,
         status: impl IntoStatus,
@@ -115,6 +128,8 @@ impl StartResponse {
         }
         state.started = true;
         state.head = Some(head);
+        state.written.clear();
+        self.slot.written.store(false, Ordering::Release);
         Ok(Writer { slot: self.slot.clone() })
     }
 

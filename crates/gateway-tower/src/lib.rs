@@ -1,1 +1,74 @@
-//! Serve gateway apps as tower services over hyper (being written).
+//! Serve gateway apps as tower services over hyper, and tower services as
+//! gateway apps.
+//!
+//! This is where the synchronous WSGI model meets async Rust:
+//!
+//! - [`AppService`] turns any [`App`](gateway_core::App) (a closure, a
+//!   middleware stack) into a tower [`Service`](tower::Service) of
+//!   `http::Request<B>` for any body `B`, answering
+//!   `http::Response<`[`GatewayBody`]`>`. It is cheap to clone and never
+//!   fails, so every tower and tower-http layer wraps it with
+//!   `ServiceBuilder`. [`IntoService`] spells it `app.into_service()`.
+//! - [`Dispatch`] says where the app runs: on tokio's blocking pool
+//!   (Blocking, the default: `wsgi.input` streams the request body as the
+//!   app reads it, the response streams back with backpressure, and
+//!   `poll_ready` bounds how many apps run at once), or on the async task
+//!   (Inline: the fast path for apps that never block; the request body is
+//!   read first, up to a limit).
+//! - [`GatewayBody`] is the response body: exact `size_hint` when the length
+//!   is known (hyper writes `Content-Length`), an aborted connection when the
+//!   body breaks after the head, and the app's body closed when it is
+//!   dropped.
+//! - [`Server`] serves any tower service over hyper-util's HTTP/1.1 + HTTP/2
+//!   connection builder, with graceful shutdown on SIGINT / SIGTERM or a
+//!   future, a header-read timeout, a connection limit and
+//!   [`ConnectionInfo`] on every request.
+//! - [`ServiceApp`] goes the other way: a tower service (tower-http's
+//!   `ServeDir`, an axum `Router`) as an app, so gateway middleware can sit in
+//!   front of it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use gateway_core::{Body, Environ, Error, StartResponse};
+//! use gateway_tower::{IntoService, Server};
+//! use http::StatusCode;
+//! use tower::ServiceBuilder;
+//! use tower_http::timeout::TimeoutLayer;
+//!
+//! fn hello(environ: Environ, start_response: StartResponse) -> Result<Body, Error> {
+//!     let who = environ.get("REMOTE_ADDR").unwrap_or_default().into_owned();
+//!     start_response.start("200 OK", [("Content-Type", "text/plain; charset=utf-8")])?;
+//!     Ok(Body::from(format!("Hello, {who}!\n")))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // Any tower layer goes around the app's service.
+//!     let service = ServiceBuilder::new()
+//!         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+//!         .service(hello.into_service());
+//!     let server = Server::bind("127.0.0.1:8000").await?.server_header("gateway");
+//!     eprintln!("listening on http://{}", server.local_addr()?);
+//!     server.serve(service).await // until Ctrl-C; in-flight requests finish
+//! }
+//! ```
+
+mod body;
+mod connection;
+mod dispatch;
+mod future;
+mod input;
+mod into_service;
+mod serve;
+mod service;
+mod service_app;
+
+pub use body::GatewayBody;
+pub use connection::ConnectionInfo;
+pub use dispatch::Dispatch;
+pub use future::ResponseFuture;
+pub use into_service::IntoService;
+pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Server, serve};
+pub use service::{AppService, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BLOCKING};
+pub use service_app::{InputBody, ServiceApp, ServiceAppError};

@@ -1,0 +1,119 @@
+//! Access logging: one line per request, written when the response is over.
+//!
+//! [`AccessLog`] is a [`Middleware`](gateway_core::Middleware). Put it
+//! outermost, so it sees the request first and the response as the client
+//! got it (after gzip: the byte count is what went on the wire). It
+//! registers an [`Intercept`](gateway_core::Intercept) and writes its line in
+//! [`finish`](gateway_core::Intercept::finish), once, however the response
+//! ended: complete, cut by an error after the head (`aborted=failed`), or
+//! dropped because the client went away (`aborted=client_gone`); an app that
+//! fails before its head is logged with the `500` that was sent. The
+//! duration covers the whole body.
+//!
+//! - **Formats** ([`Format`]): Apache common, Apache combined (the default), a
+//!   format string of Apache directives and/or named fields, or JSON lines.
+//!   Parsed once; an unknown field is a [`FormatError`] at construction.
+//! - **Sinks**: `tracing` (the default: an INFO event on target
+//!   `gateway::access`, the line as its message, the usual values as fields;
+//!   nothing is captured when that target is disabled) or any
+//!   [`Write`](std::io::Write) ([`AccessLog::to_writer`]). A failing sink
+//!   never fails the request.
+//! - **`wsgi.errors`**: lines the app writes there go to the same sink,
+//!   marked as errors ([`AccessLog::capture_errors`]).
+//! - **Safety**: every value that comes from the client or the app is
+//!   escaped (as Apache does in text, plus spaces outside quotes; by JSON's
+//!   rules in JSON), so none can forge a field or a line. `Authorization`, `Proxy-Authorization`,
+//!   `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
+//!   names them, as does the password of a URL in absolute form. The user
+//!   is `REMOTE_USER` (as auth middleware sets it, see [`set_var`]), never
+//!   decoded from a header.
+//! - **Time**: `[10/Oct/2000:13:55:36 +0000]`, in UTC unless you give an
+//!   offset ([`AccessLog::utc_offset`]): reading the local offset is unsound
+//!   in a multithreaded program on some platforms, so the log never does it;
+//!   read it once at startup if you want it. The clock can be replaced
+//!   ([`AccessLog::clock`]), for tests.
+//! - **Cost**: only what the format uses is captured per request (header
+//!   values are reference-counted, not copied), and the line is written into
+//!   a buffer reused by each thread.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use gateway_core::{testing::Client, Body, Environ, Error, Middleware, StartResponse};
+//! use gateway_middleware::access_log::{AccessLog, Format};
+//!
+//! # #[derive(Clone, Default)] struct Shared(Arc<Mutex<Vec<u8>>>);
+//! # impl std::io::Write for Shared {
+//! #     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+//! #     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+//! # }
+//! let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+//!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
+//!     Ok(Body::from("Hello"))
+//! };
+//! let out = Shared::default();
+//! let log = AccessLog::new()
+//!     .format(Format::parse(r#"{remote_addr} "%r" %>s %b {header.user-agent}"#)?)
+//!     .to_writer(out.clone());
+//! let client = Client::new(log.wrap(app));
+//! client.get("/hi?x=1").header("User-Agent", "curl/8").send();
+//! let line = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+//! assert_eq!(line, "127.0.0.1 \"GET /hi?x=1 HTTP/1.1\" 200 5 curl/8\n");
+//! # Ok::<(), gateway_middleware::access_log::FormatError>(())
+//! ```
+
+mod app;
+mod escape;
+mod format;
+mod line;
+mod middleware;
+mod parse;
+mod plan;
+mod record;
+mod render;
+mod sink;
+
+use std::borrow::Cow;
+
+use gateway_core::Environ;
+
+pub use app::AccessLogApp;
+pub use format::{Format, FormatError};
+pub use middleware::AccessLog;
+
+use record::Notes;
+
+/// Set an environ variable, and tell the access logs around this app.
+///
+/// The environ moves inward through the stack and never comes back, so a
+/// log outside an auth middleware cannot see the `REMOTE_USER` it sets. A
+/// middleware that sets a variable the log may print (`REMOTE_USER`, or any
+/// `{env.NAME}`) sets it with this function instead of
+/// [`Environ::set_var`]; without an access log around, it is just that.
+///
+/// ```
+/// use gateway_core::{middleware_fn, testing::Client, Body, Environ, Error, Middleware, Next,
+///                    Stack, StartResponse};
+/// use gateway_middleware::access_log::{self, AccessLog, Format};
+///
+/// let app = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
+///     sr.start("200 OK", ())?;
+///     Ok(Body::from(environ.var("REMOTE_USER").unwrap_or("-").to_owned()))
+/// };
+/// let auth = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
+///     access_log::set_var(&mut environ, "REMOTE_USER", "alice");
+///     next.call(environ, sr)
+/// });
+/// let log = AccessLog::new().format(Format::parse("%u %>s")?).to_writer(std::io::sink());
+/// let app = Stack::new().with(log).with(auth).wrap(app);
+/// assert_eq!(Client::new(app).get("/").send().text(), "alice");
+/// # Ok::<(), access_log::FormatError>(())
+/// ```
+pub fn set_var(
+    environ: &mut Environ,
+    name: impl Into<Cow<'static, str>>,
+    value: impl Into<String>,
+) {
+    let (name, value) = (name.into(), value.into());
+    Notes::set(environ, &name, &value);
+    environ.set_var(name, value);
+}

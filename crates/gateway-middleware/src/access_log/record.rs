@@ -1,0 +1,195 @@
+//! One request's record: what the plan says to capture when the request
+//! comes in, the response head when it is final, and the interceptor that
+//! writes the line when the response is over.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use gateway_core::{Environ, Error, Head, Intercept, Outcome};
+use http::{HeaderValue, Method, Uri};
+use time::OffsetDateTime;
+
+use super::app::Shared;
+use super::plan::Plan;
+
+/// The client's address.
+#[derive(Debug, Clone)]
+pub(super) enum Remote {
+    None,
+    Ip(IpAddr),
+    /// `REMOTE_ADDR` as a variable set by the server.
+    Var(String),
+}
+
+/// What one request captured.
+#[derive(Debug)]
+pub(super) struct Record {
+    pub(super) start: Instant,
+    pub(super) head_at: Option<Instant>,
+    pub(super) time: Option<OffsetDateTime>,
+    pub(super) remote: Remote,
+    pub(super) user: Option<String>,
+    pub(super) method: Method,
+    pub(super) protocol: &'static str,
+    pub(super) uri: Option<Uri>,
+    pub(super) path: Vec<u8>,
+    /// Values of the plan's request headers, by index, in order.
+    pub(super) request: Vec<(usize, HeaderValue)>,
+    /// Values of the plan's response headers, by index, in order.
+    pub(super) response: Vec<(usize, HeaderValue)>,
+    pub(super) env: Vec<Option<String>>,
+    notes: Option<Notes>,
+}
+
+impl Record {
+    /// Capture what `plan` needs from the request; `time` is when it came.
+    pub(super) fn capture(
+        plan: &Plan,
+        environ: &mut Environ,
+        time: Option<OffsetDateTime>,
+    ) -> Self {
+        let needs = plan.needs;
+        let remote = match (environ.remote_addr(), environ.var("REMOTE_ADDR")) {
+            _ if !needs.remote => Remote::None,
+            (Some(addr), _) => Remote::Ip(addr.ip()),
+            (None, Some(var)) => Remote::Var(var.to_owned()),
+            (None, None) => Remote::None,
+        };
+        let mut path = Vec::new();
+        if needs.path {
+            path.extend_from_slice(environ.script_name());
+            path.extend_from_slice(environ.path_info());
+        }
+        let mut request = Vec::new();
+        for (i, name) in plan.format.request_headers.iter().enumerate() {
+            if !plan.redacted_request[i] {
+                request.extend(
+                    environ
+                        .headers()
+                        .get_all(name)
+                        .iter()
+                        .map(|v| (i, v.clone())),
+                );
+            }
+        }
+        let env = (plan.format.env.iter().zip(&plan.redacted_env))
+            .map(|(name, &secret)| {
+                if secret {
+                    None
+                } else {
+                    environ.get(name).map(Cow::into_owned)
+                }
+            })
+            .collect();
+        Record {
+            start: Instant::now(),
+            head_at: None,
+            time,
+            remote,
+            user: if needs.user {
+                environ.var("REMOTE_USER").map(str::to_owned)
+            } else {
+                None
+            },
+            method: environ.method().clone(),
+            protocol: environ.server_protocol(),
+            uri: needs.uri.then(|| environ.uri().clone()),
+            path,
+            request,
+            response: Vec::new(),
+            env,
+            notes: needs.notes.then(|| Notes::attach(environ)),
+        }
+    }
+
+    /// The head is final.
+    fn head(&mut self, plan: &Plan, head: &Head) {
+        if plan.needs.head {
+            self.head_at = Some(Instant::now());
+        }
+        for (i, name) in plan.format.response_headers.iter().enumerate() {
+            if !plan.redacted_response[i] {
+                self.response
+                    .extend(head.headers.get_all(name).iter().map(|v| (i, v.clone())));
+            }
+        }
+    }
+
+    /// Take in what inner middleware noted (see [`set_var`](super::set_var)).
+    pub(super) fn apply_notes(&mut self, plan: &Plan) {
+        let Some(notes) = self.notes.take() else {
+            return;
+        };
+        let notes = notes
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (name, value) in notes.iter() {
+            if name == "REMOTE_USER" {
+                self.user = Some(value.clone());
+            }
+            for (i, var) in plan.format.env.iter().enumerate() {
+                if **var == **name && !plan.redacted_env[i] {
+                    self.env[i] = Some(value.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Variables set by middleware inside the log, shared through the environ's
+/// extensions: the environ itself moves inward and never comes back.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Notes(Arc<Mutex<Vec<(String, String)>>>);
+
+impl Notes {
+    /// The notes of this request, put in its extensions if not there yet.
+    fn attach(environ: &mut Environ) -> Self {
+        if let Some(notes) = environ.extensions().get::<Notes>() {
+            return notes.clone();
+        }
+        let notes = Notes::default();
+        environ.extensions_mut().insert(notes.clone());
+        notes
+    }
+
+    /// Note `name = value` if an access log is listening.
+    pub(super) fn set(environ: &Environ, name: &str, value: &str) {
+        let Some(notes) = environ.extensions().get::<Notes>() else {
+            return;
+        };
+        let mut notes = notes
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match notes.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => value.clone_into(&mut slot.1),
+            None => notes.push((name.to_owned(), value.to_owned())),
+        }
+    }
+}
+
+/// The access log's view of one response: writes the line in `finish`.
+pub(super) struct LogIntercept {
+    pub(super) shared: Arc<Shared>,
+    pub(super) record: Record,
+}
+
+impl Intercept for LogIntercept {
+    fn head(&mut self, head: &mut Head, _len: Option<u64>) -> Result<(), Error> {
+        self.record.head(&self.shared.plan, head);
+        Ok(())
+    }
+
+    fn whole(&mut self, head: &mut Head, body: Bytes) -> Result<Bytes, Error> {
+        self.record.head(&self.shared.plan, head);
+        Ok(body)
+    }
+
+    fn finish(&mut self, outcome: &Outcome) {
+        self.shared.log(&mut self.record, outcome);
+    }
+}

@@ -1,0 +1,136 @@
+//! Where the app runs: on a blocking thread ([`Dispatch::Blocking`], the
+//! default) or on the async task ([`Dispatch::Inline`]), and what both share:
+//! turning request parts into an [`Environ`] and the Handler's answer into an
+//! `http::Response`.
+//!
+//! - **Blocking** runs the app and its body on tokio's blocking pool.
+//!   `wsgi.input` streams the request body from hyper as the app reads it
+//!   (bounded memory, and `100 Continue` only once the app reads); the body
+//!   streams back through a bounded channel with backpressure. The number of
+//!   apps running at once is bounded, and `poll_ready` waits for a place.
+//! - **Inline** runs the app on the task that serves the connection: no
+//!   thread hop, close to the cost of a plain hyper `service_fn`, for apps
+//!   that never block (no file, socket or lock waits, no `sleep`). The
+//!   request body is read whole first, up to a limit (`413` past it).
+//!
+//! ```
+//! use gateway_core::{Body, Environ, Error, StartResponse};
+//! use gateway_tower::{AppService, Dispatch};
+//!
+//! fn app(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+//!     start_response.start("204 No Content", ())?;
+//!     Ok(Body::empty())
+//! }
+//!
+//! assert_eq!(AppService::new(app).mode(), Dispatch::Blocking);
+//! let fast = AppService::new(app).dispatch(Dispatch::Inline);
+//! assert_eq!(fast.mode(), Dispatch::Inline);
+//! ```
+
+pub(crate) mod blocking;
+pub(crate) mod inline;
+
+use bytes::Bytes;
+use gateway_core::{Environ, Error, Input, Output, Response, UrlScheme};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::{StatusCode, Version};
+
+use crate::{ConnectionInfo, GatewayBody};
+
+/// How an [`AppService`](crate::AppService) runs its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dispatch {
+    /// On tokio's blocking pool: safe for apps that block. The default.
+    #[default]
+    Blocking,
+    /// On the async task: the fast path, for apps that never block.
+    Inline,
+}
+
+/// The per-service settings, copied into every request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) dispatch: Dispatch,
+    pub(crate) body_limit: usize,
+    pub(crate) url_scheme: UrlScheme,
+}
+
+/// The request as the app sees it: the parts are moved in, not copied.
+pub(crate) fn environ(parts: http::request::Parts, input: Input, config: &Config) -> Environ {
+    let info = parts.extensions.get::<ConnectionInfo>().copied();
+    let mut environ = Environ::from_parts(parts, input);
+    if let Some(info) = info {
+        environ.set_local_addr(Some(info.local));
+        environ.set_remote_addr(Some(info.remote));
+    }
+    if config.url_scheme != UrlScheme::Http {
+        environ.set_url_scheme(config.url_scheme);
+    }
+    environ
+}
+
+/// What a request needs to know about itself once the environ is gone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestKind {
+    pub(crate) version: Version,
+    pub(crate) head_request: bool,
+}
+
+impl RequestKind {
+    pub(crate) fn of(environ: &Environ) -> Self {
+        RequestKind {
+            version: environ.version(),
+            head_request: environ.method() == http::Method::HEAD,
+        }
+    }
+}
+
+/// The Handler's answer, ready for hyper: the head, the first chunk, and the
+/// rest of the output unless the first chunk was all of it.
+pub(crate) struct Started {
+    pub(crate) head: http::Response<()>,
+    pub(crate) first: Option<Result<Bytes, Error>>,
+    pub(crate) rest: Option<Output>,
+    pub(crate) length: Option<u64>,
+}
+
+/// Take the Handler's final head and the first chunk of its body.
+pub(crate) fn start(response: Response, kind: RequestKind) -> Started {
+    let Response { head, body: mut output } = response;
+    let length = output.content_length();
+    // The Handler already holds the first chunk (it pulled the body until
+    // the head was final): taking it is free, and tells whether it was all.
+    let first = output.next();
+    let rest = if output.is_end_stream() { None } else { Some(output) };
+    let mut res = http::Response::new(());
+    *res.status_mut() = head.status;
+    *res.headers_mut() = head.headers;
+    if let Some(reason) = head.reason {
+        if kind.version < Version::HTTP_2 {
+            let bytes = match reason {
+                std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => Bytes::from(s),
+            };
+            if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(bytes) {
+                res.extensions_mut().insert(reason);
+            }
+        }
+    }
+    if kind.head_request {
+        // hyper sends no Content-Length for an empty HEAD response unless
+        // the head has one: give it the length a GET would have had.
+        if let Some(len) = length {
+            res.headers_mut().entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(len));
+        }
+    }
+    Started { head: res, first, rest, length }
+}
+
+/// An answer of the bridge itself (not of the app): a status and a line of text.
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> http::Response<GatewayBody> {
+    let mut res = http::Response::new(GatewayBody::from(text));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res
+}

@@ -1,0 +1,249 @@
+//! `Server`: serves any tower service over hyper, HTTP/1.1 and HTTP/2.
+//!
+//! One connection builder (hyper-util's `auto`) speaks HTTP/1.1 with
+//! keep-alive and pipelining, and HTTP/2 by prior knowledge (h2c). Every
+//! request carries a [`ConnectionInfo`] extension (`REMOTE_ADDR` for an
+//! [`AppService`](crate::AppService)). hyper adds `Date`; the `Server`
+//! header is yours to set. Sockets get `TCP_NODELAY`; a client that takes
+//! too long to send its request head is cut off
+//! ([`header_read_timeout`](Server::header_read_timeout)); connections past
+//! [`max_connections`](Server::max_connections) wait in the listen queue. An
+//! accept error (out of file descriptors, a connection reset before it was
+//! accepted) is logged, and the server goes on.
+//!
+//! It stops on SIGINT or SIGTERM, or when the future given to
+//! [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
+//! accepting, lets every request in flight finish (idle connections close at
+//! once), and then [`serve`](Server::serve) returns `Ok(())`.
+//!
+//! ```no_run
+//! use gateway_core::{Body, Environ, Error, StartResponse};
+//! use gateway_tower::{IntoService, Server};
+//!
+//! fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+//!     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
+//!     Ok(Body::from("Hello, World!"))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let server = Server::bind("127.0.0.1:8000").await?
+//!         .max_connections(1024)
+//!         .header_read_timeout(std::time::Duration::from_secs(10))
+//!         .server_header("gateway");
+//!     eprintln!("listening on http://{}", server.local_addr()?);
+//!     server.serve(hello.into_service()).await
+//! }
+//! ```
+
+mod service;
+mod shutdown;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gateway_core::BoxError;
+use http::header::HeaderValue;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::Semaphore;
+use tower::Service;
+
+use self::service::Connected;
+use self::shutdown::Trigger;
+use crate::ConnectionInfo;
+
+/// The default [`Server::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// The default [`Server::header_read_timeout`]: 30 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long to wait after an accept error that is not about one connection
+/// (such as running out of file descriptors) before accepting again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// An HTTP server on a bound listener. See the module docs.
+pub struct Server {
+    listener: TcpListener,
+    max_connections: usize,
+    header_read_timeout: Option<Duration>,
+    keep_alive: bool,
+    server_header: Result<Option<HeaderValue>, String>,
+    signals: bool,
+    shutdown: Option<Trigger>,
+}
+
+impl Server {
+    /// Bind a listener on `addr` (port 0 picks a free port: see [`Server::local_addr`]).
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        Ok(Server::from_listener(TcpListener::bind(addr).await?))
+    }
+
+    /// Serve on a listener the caller bound.
+    pub fn from_listener(listener: TcpListener) -> Self {
+        Server {
+            listener,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            keep_alive: true,
+            server_header: Ok(None),
+            signals: true,
+            shutdown: None,
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// At most `n` connections at once (at least 1); more wait to be accepted.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// How long an HTTP/1 client may take to send a request head (`None`:
+    /// forever). 30 seconds by default.
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.header_read_timeout = timeout.into();
+        self
+    }
+
+    /// HTTP/1.1 keep-alive (on by default).
+    pub fn keep_alive(mut self, on: bool) -> Self {
+        self.keep_alive = on;
+        self
+    }
+
+    /// Send `Server: value` with every response that has none. An invalid
+    /// value makes [`Server::serve`] fail with `InvalidInput`.
+    pub fn server_header(mut self, value: &str) -> Self {
+        self.server_header = HeaderValue::from_str(value)
+            .map(Some)
+            .map_err(|_| format!("invalid Server header value {value:?}"));
+        self
+    }
+
+    /// Stop on SIGINT / SIGTERM (on by default).
+    pub fn handle_signals(mut self, on: bool) -> Self {
+        self.signals = on;
+        self
+    }
+
+    /// Also stop, gracefully, when `signal` ends.
+    pub fn with_graceful_shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// Serve `service` until shut down; then wait for the requests in flight.
+    pub async fn serve<S, B>(self, service: S) -> io::Result<()>
+    where
+        S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let server = self.server_header.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let local = self.listener.local_addr()?;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .keep_alive(self.keep_alive);
+        builder.http2().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
+        let places = Arc::new(Semaphore::new(self.max_connections));
+        let graceful = GracefulShutdown::new();
+        let stop = shutdown::wait(self.signals, self.shutdown);
+        tokio::pin!(stop);
+        loop {
+            let permit = tokio::select! {
+                biased;
+                () = &mut stop => break,
+                permit = places.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let (stream, remote) = tokio::select! {
+                biased;
+                () = &mut stop => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        if !is_connection_error(&e) {
+                            tracing::error!(target: "gateway::serve", "accept error: {e}");
+                            tokio::select! {
+                                () = &mut stop => break,
+                                () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                            }
+                        }
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let info = ConnectionInfo { local: stream.local_addr().unwrap_or(local), remote };
+            let service = Connected { service: service.clone(), info, server: server.clone() };
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn).await {
+                    tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}");
+                }
+                drop(permit);
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
+    }
+}
+
+/// Errors about one connection, not the listener: accept again at once.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Serve `service` on `listener` with the default settings, until SIGINT or SIGTERM.
+pub async fn serve<S, B>(listener: TcpListener, service: S) -> io::Result<()>
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    Server::from_listener(listener).serve(service).await
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("keep_alive", &self.keep_alive)
+            .field("server_header", &self.server_header)
+            .field("signals", &self.signals)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,248 @@
+//! `AppService`: any gateway app as a tower [`Service`].
+//!
+//! [`AppService`] takes `http::Request<B>` for any body `B`, builds the
+//! [`Environ`](gateway_core::Environ) from the request's parts (moved, not
+//! copied: method, URI, headers, extensions; `REMOTE_ADDR` and the server's
+//! address from a [`ConnectionInfo`](crate::ConnectionInfo) extension), runs
+//! the app under the core [`Handler`](gateway_core::Handler), and answers
+//! with the final head and a [`GatewayBody`]. It never fails
+//! (`Error = Infallible`): an app that fails becomes a `500`, a body that
+//! breaks after the head an aborted response.
+//!
+//! It is `Clone` and cheap to clone (an `Arc`), so any tower or tower-http
+//! layer can wrap it, and hyper can clone it per request. Options:
+//! [`dispatch`](AppService::dispatch) (Blocking, the default, or Inline),
+//! [`body_limit`](AppService::body_limit) (Inline's request buffer),
+//! [`max_blocking`](AppService::max_blocking) (apps running at once in
+//! Blocking mode; `poll_ready` waits for a place), and
+//! [`url_scheme`](AppService::url_scheme).
+//!
+//! ```
+//! use gateway_core::{Body, Environ, Error, StartResponse};
+//! use gateway_tower::AppService;
+//! use http_body_util::BodyExt;
+//! use tower::ServiceExt;
+//!
+//! fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+//!     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
+//!     Ok(Body::from("Hello"))
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let service = AppService::new(hello);
+//! let request = http::Request::get("/").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+//! let response = service.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "Hello");
+//! # });
+//! ```
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use gateway_core::{App, BoxError, UrlScheme};
+use http::Request;
+use http_body::Body;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::PollSemaphore;
+use tower::Service;
+
+use crate::GatewayBody;
+use crate::dispatch::{Config, Dispatch, blocking, inline};
+use crate::future::ResponseFuture;
+
+/// The default [`AppService::body_limit`]: 2 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The default [`AppService::max_blocking`]: half of tokio's default blocking
+/// pool, leaving room for its other users (file I/O, DNS).
+pub const DEFAULT_MAX_BLOCKING: usize = 256;
+
+/// A gateway app as a tower service. See the module docs.
+pub struct AppService<A> {
+    app: Arc<A>,
+    config: Config,
+    /// Places for apps running at once (Blocking dispatch).
+    places: Arc<Semaphore>,
+    /// The place `poll_ready` reserved for the next `call`.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Waits for a place when none was free.
+    waiting: Option<PollSemaphore>,
+}
+
+impl<A: App> AppService<A> {
+    /// Serve `app` with Blocking dispatch and the default limits.
+    pub fn new(app: A) -> Self {
+        AppService::from_arc(Arc::new(app))
+    }
+
+    /// Serve an app already shared.
+    pub fn from_arc(app: Arc<A>) -> Self {
+        AppService {
+            app,
+            config: Config {
+                dispatch: Dispatch::Blocking,
+                body_limit: DEFAULT_BODY_LIMIT,
+                url_scheme: UrlScheme::Http,
+            },
+            places: Arc::new(Semaphore::new(DEFAULT_MAX_BLOCKING)),
+            permit: None,
+            waiting: None,
+        }
+    }
+}
+
+impl<A> AppService<A> {
+    /// Where the app runs: [`Dispatch::Blocking`] or [`Dispatch::Inline`].
+    pub fn dispatch(mut self, dispatch: Dispatch) -> Self {
+        self.config.dispatch = dispatch;
+        self
+    }
+
+    /// The dispatch mode.
+    pub fn mode(&self) -> Dispatch {
+        self.config.dispatch
+    }
+
+    /// The largest request body Inline dispatch reads into memory; a larger
+    /// one is answered `413 Payload Too Large`. Blocking dispatch streams the
+    /// body and needs no limit (put tower-http's `RequestBodyLimitLayer` in
+    /// front for one).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// How many apps may run at once with Blocking dispatch (at least 1).
+    /// Keep it under the runtime's `max_blocking_threads` (512 by default).
+    /// The limit is shared by the clones made after this call.
+    pub fn max_blocking(mut self, apps: usize) -> Self {
+        self.places = Arc::new(Semaphore::new(apps.clamp(1, Semaphore::MAX_PERMITS)));
+        self.permit = None;
+        self.waiting = None;
+        self
+    }
+
+    /// `wsgi.url_scheme` (`http` by default; `https` behind TLS).
+    pub fn url_scheme(mut self, scheme: UrlScheme) -> Self {
+        self.config.url_scheme = scheme;
+        self
+    }
+
+    /// The app.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+}
+
+impl<A, B> Service<Request<B>> for AppService<A>
+where
+    A: App,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture<A, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        if self.config.dispatch == Dispatch::Inline || self.permit.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        if let Ok(permit) = self.places.clone().try_acquire_owned() {
+            self.permit = Some(permit);
+            return Poll::Ready(Ok(()));
+        }
+        let places = &self.places;
+        let waiting = self.waiting.get_or_insert_with(|| PollSemaphore::new(places.clone()));
+        match waiting.poll_acquire(cx) {
+            Poll::Ready(permit) => {
+                // `None` only if the semaphore were closed; it never is, and
+                // `call` then answers 503 rather than run without a place.
+                self.permit = permit;
+                self.waiting = None;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        match self.config.dispatch {
+            Dispatch::Inline => inline::call(&self.app, self.config, req),
+            Dispatch::Blocking => {
+                // A caller that skipped `poll_ready` gets a place if one is free.
+                let permit =
+                    self.permit.take().or_else(|| self.places.clone().try_acquire_owned().ok());
+                blocking::call(&self.app, self.config, permit, req)
+            }
+        }
+    }
+}
+
+/// A clone shares the app and the limit on blocking apps, not a reserved place.
+impl<A> Clone for AppService<A> {
+    fn clone(&self) -> Self {
+        AppService {
+            app: self.app.clone(),
+            config: self.config,
+            places: self.places.clone(),
+            permit: None,
+            waiting: None,
+        }
+    }
+}
+
+impl<A> fmt::Debug for AppService<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppService")
+            .field("dispatch", &self.config.dispatch)
+            .field("body_limit", &self.config.body_limit)
+            .field("url_scheme", &self.config.url_scheme)
+            .field("free_places", &self.places.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use gateway_core::{Body as AppBody, Environ, Error, StartResponse};
+    use http_body_util::{BodyExt, Full};
+    use std::future::poll_fn;
+    use tower::ServiceExt;
+
+    fn echo(mut environ: Environ, sr: StartResponse) -> Result<AppBody, Error> {
+        let body = environ.input().read_all(1 << 20)?;
+        sr.start("200 OK", ())?;
+        Ok(AppBody::from(body))
+    }
+
+    #[tokio::test]
+    async fn inline_refuses_a_body_over_the_limit() {
+        let service = AppService::new(echo).dispatch(Dispatch::Inline).body_limit(4);
+        let small = Request::post("/").body(Full::new(Bytes::from("abcd"))).unwrap();
+        let response = service.clone().oneshot(small).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "abcd");
+        let big = Request::post("/").body(Full::new(Bytes::from("abcde"))).unwrap();
+        assert_eq!(service.oneshot(big).await.unwrap().status(), 413);
+    }
+
+    #[tokio::test]
+    async fn poll_ready_waits_for_a_blocking_place() {
+        let mut first = AppService::new(echo).max_blocking(1);
+        let mut second = first.clone();
+        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut first, cx)).await.unwrap();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Service::<Request<Full<Bytes>>>::poll_ready(&mut second, &mut cx).is_pending());
+        let request = Request::post("/").body(Full::new(Bytes::from("x"))).unwrap();
+        let response = first.call(request).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "x");
+        drop(first);
+        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut second, cx)).await.unwrap();
+    }
+}
