@@ -12,5 +12,8 @@ fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    Server::bind("127.0.0.1:8000").await?.serve(hello.into_service()).await
+    Server::bind("127.0.0.1:8000")
+        .await?
+        .serve(hello.into_service())
+        .await
 }

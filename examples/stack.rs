@@ -14,7 +14,11 @@
 
 use std::time::Duration;
 
+use gateway::middleware::access_log::AccessLog;
+use gateway::middleware::auth::{AuthError, BasicAuth, BearerAuth, Credentials, StaticTokens};
+use gateway::middleware::gzip::Gzip;
 use gateway::tower::{IntoService, Server};
+use gateway::{App, Stack};
 use http::StatusCode;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,10 +29,12 @@ use tracing_subscriber::EnvFilter;
 /// Where it listens unless told otherwise.
 const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 
-/// The demo credentials: Basic on `/private/`, Bearer on `/api/`.
+/// The demo credentials: Basic on `/private/`, Bearer on `/api/`, unless
+/// `GATEWAY_DEMO_USER`, `GATEWAY_DEMO_PASSWORD`, `GATEWAY_DEMO_TOKEN` say otherwise.
 const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo";
 const DEMO_TOKEN: &str = "demo-token";
+const REALM: &str = "gateway demo";
 
 /// How long a request may take to produce its head.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,45 +44,74 @@ async fn main() -> std::io::Result<()> {
     let addr = match listen_addr() {
         Ok(addr) => addr,
         Err(why) => {
-            eprintln!("stack: {why}\nusage: stack [--addr HOST:PORT]   (or GATEWAY_ADDR=HOST:PORT)");
+            eprintln!(
+                "stack: {why}\nusage: stack [--addr HOST:PORT]   (or GATEWAY_ADDR=HOST:PORT)"
+            );
             std::process::exit(2);
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_ansi(false)
+        .with_writer(std::io::stderr)
         .init();
 
-    // ---- gateway middleware: LEAD, add them here -----------------------
-    // The stack, outermost first: AccessLog -> Gzip -> app, with BasicAuth
-    // (DEMO_USER / DEMO_PASSWORD) on `/private/` and BearerAuth
-    // (DEMO_TOKEN) on `/api/`, e.g.
-    //
-    //     let app = Stack::new()
-    //         .with(AccessLog::new())
-    //         .with(Gzip::new())
-    //         .with(BasicAuth::new("demo", Credentials::new([(DEMO_USER, DEMO_PASSWORD)])?)? /* on /private/ */)
-    //         .with(BearerAuth::new("demo", StaticTokens::new([(DEMO_TOKEN, DEMO_USER)])?)? /* on /api/ */)
-    //         .wrap(gateway::demo::app);
-    let app = gateway::demo::app;
-    // ---------------------------------------------------------------------
+    let (user, password, token) = demo_credentials();
+    let app = match demo_stack(&user, &password, &token) {
+        Ok(app) => app,
+        Err(why) => {
+            eprintln!("stack: {why}");
+            std::process::exit(2);
+        }
+    };
 
     let service = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .service(app.into_service());
 
     let server = Server::bind(&*addr).await?.server_header("gateway");
     eprintln!(
-        "stack: listening on http://{} (HTTP/1.1 and h2c; Basic {DEMO_USER}:{DEMO_PASSWORD} on \
-         /private/, Bearer {DEMO_TOKEN} on /api/; Ctrl-C to stop)",
+        "stack: listening on http://{} (HTTP/1.1 and h2c; Basic {user}:{password} on \
+         /private/, Bearer {token} on /api/; access log on stdout; Ctrl-C to stop)",
         server.local_addr()?
     );
     server.serve(service).await?;
     eprintln!("stack: stopped");
     Ok(())
+}
+
+/// The gateway side of the stack, outermost first: the access log (Apache
+/// combined, one line per request on stdout), gzip, Basic auth on `/private/`,
+/// Bearer auth on `/api/`, and the demo app.
+fn demo_stack(user: &str, password: &str, token: &str) -> Result<impl App, AuthError> {
+    Ok(Stack::new()
+        .with(AccessLog::new().to_writer(std::io::stdout()))
+        .with(Gzip::new())
+        .with(
+            BasicAuth::new(REALM, Credentials::new([(user, password)])?)?
+                .only_under("/private/")?,
+        )
+        .with(BearerAuth::new(REALM, StaticTokens::new([(token, user)])?)?.only_under("/api/")?)
+        .wrap(gateway::demo::app))
+}
+
+/// The demo credentials, from the environment or the defaults.
+fn demo_credentials() -> (String, String, String) {
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    (
+        var("GATEWAY_DEMO_USER", DEMO_USER),
+        var("GATEWAY_DEMO_PASSWORD", DEMO_PASSWORD),
+        var("GATEWAY_DEMO_TOKEN", DEMO_TOKEN),
+    )
 }
 
 /// `--addr HOST:PORT` (or `--addr=HOST:PORT`), else `GATEWAY_ADDR`, else the default.

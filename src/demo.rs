@@ -62,7 +62,10 @@ pub fn app(environ: Environ, start_response: StartResponse) -> Result<Body, Erro
         Err(allow) => {
             start_response.start(
                 "405 Method Not Allowed",
-                [(CONTENT_TYPE, TEXT), (ALLOW, HeaderValue::from_static(allow))],
+                [
+                    (CONTENT_TYPE, TEXT),
+                    (ALLOW, HeaderValue::from_static(allow)),
+                ],
             )?;
             Ok(Body::from("Method Not Allowed\n"))
         }
@@ -89,7 +92,10 @@ pub fn environ_json(environ: Environ, start_response: StartResponse) -> Result<B
     }
     let (multithread, multiprocess, run_once) = environ.flags();
     let wsgi = [
-        ("wsgi.version", serde_json::json!([WSGI_VERSION.0, WSGI_VERSION.1])),
+        (
+            "wsgi.version",
+            serde_json::json!([WSGI_VERSION.0, WSGI_VERSION.1]),
+        ),
         ("wsgi.url_scheme", environ.url_scheme().as_str().into()),
         ("wsgi.multithread", multithread.into()),
         ("wsgi.multiprocess", multiprocess.into()),
@@ -129,7 +135,10 @@ fn echo(mut environ: Environ, start_response: StartResponse) -> Result<Body, Err
 fn stream(environ: Environ, start_response: StartResponse) -> Result<Body, Error> {
     let query = environ.query_string();
     let param = |name: &str, default: u64, max: u64| -> Result<u64, String> {
-        let found = query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name);
+        let found = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name);
         match found {
             None => Ok(default),
             Some((_, v)) => match v.parse::<u64>() {
@@ -224,22 +233,39 @@ mod tests {
     fn routes() {
         let c = Client::new(app);
         let hello = c.get("/").send();
-        assert_eq!(hello.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(
+            hello.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
         assert_eq!(hello.header("content-length"), Some("13"));
-        let env: serde_json::Value = serde_json::from_slice(&c.get("/environ?a=b").send().body).unwrap();
+        let env: serde_json::Value =
+            serde_json::from_slice(&c.get("/environ?a=b").send().body).unwrap();
         assert_eq!(env["QUERY_STRING"], "a=b");
         assert_eq!(env["wsgi.version"], serde_json::json!([1, 0]));
-        let echo = c.post("/echo").header("Content-Type", "text/x-demo").body("ping").send();
-        assert_eq!((echo.text().as_str(), echo.header("content-type")), ("ping", Some("text/x-demo")));
+        let echo = c
+            .post("/echo")
+            .header("Content-Type", "text/x-demo")
+            .body("ping")
+            .send();
+        assert_eq!(
+            (echo.text().as_str(), echo.header("content-type")),
+            ("ping", Some("text/x-demo"))
+        );
         let big = c.get("/big").send();
         assert_eq!(big.body.len(), BIG_LEN);
         assert_eq!(big.body, big_body());
-        assert_eq!(c.get("/write").send().text(), "written through write(), in order\n");
+        assert_eq!(
+            c.get("/write").send().text(),
+            "written through write(), in order\n"
+        );
         assert_eq!(c.get("/stream?chunks=4&size=3").send().chunks.len(), 4);
         assert_eq!(c.get("/stream?chunks=x").send().status, 400);
         assert_eq!(c.get("/private/me").send().text(), r#"{"user":null}"#);
         let wrong = c.post("/").send();
-        assert_eq!((wrong.status.as_u16(), wrong.header("allow")), (405, Some("GET, HEAD")));
+        assert_eq!(
+            (wrong.status.as_u16(), wrong.header("allow")),
+            (405, Some("GET, HEAD"))
+        );
         let head = c.head("/big").send();
         assert!(head.body.is_empty());
         assert_eq!(head.header("content-length"), Some("65536"));

@@ -1,22 +1,20 @@
-//! **gateway**: the WSGI model (PEP 3333) in Rust, joined to the tower ecosystem.
+#![doc = include_str!("../README.md")]
 //!
-//! An app takes an `environ` and a `start_response` callable and returns an
-//! iterable body; middleware are decorators that stack; a bridge turns any
-//! stack into a tower `Service`, so every tower-http layer works with it and
-//! hyper serves it.
+//! ## This crate
 //!
-//! This facade re-exports the three crates:
-//!
-//! - [`core`] (`gateway-core`): the protocol: [`Environ`], [`StartResponse`],
-//!   [`Body`], [`App`], [`Middleware`], [`Handler`], CGI and a test client;
-//! - [`middleware`] (`gateway-middleware`): access log, gzip, auth;
-//! - [`tower`] (`gateway-tower`): apps as tower services over hyper, and back.
-//!
-//! The guide is in `docs/` of the repository; [`demo`] is the app the
-//! examples serve.
-#![doc = ""]
+//! The facade re-exports the three crates: [`core`] (`gateway-core`, the
+//! protocol), [`middleware`] (`gateway-middleware`: access log, gzip, auth)
+//! and [`tower`] (`gateway-tower`: apps as tower services over hyper, and
+//! back). [`demo`] is the app the examples serve; [`guide`] and [`tower_guide`]
+//! are the guides of `docs/`, compiled with their examples.
 
 pub mod demo;
+
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
+
+#[doc = include_str!("../docs/tower.md")]
+pub mod tower_guide {}
 
 pub use gateway_core as core;
 pub use gateway_middleware as middleware;

@@ -20,17 +20,27 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// builds it once (same target dir and profile), in bounded time.
 fn example() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
-        let path = profile_dir.join("examples").join(format!("cgi{}", std::env::consts::EXE_SUFFIX));
-        if !path.is_file() {
-            build_example(profile_dir);
-        }
-        assert!(path.is_file(), "{} is missing: run `cargo build --example cgi`", path.display());
-        path
-    })
-    .clone()
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test's own path");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps/..");
+            let path = profile_dir
+                .join("examples")
+                .join(format!("cgi{}", std::env::consts::EXE_SUFFIX));
+            if !path.is_file() {
+                build_example(profile_dir);
+            }
+            assert!(
+                path.is_file(),
+                "{} is missing: run `cargo build --example cgi`",
+                path.display()
+            );
+            path
+        })
+        .clone()
 }
 
 fn build_example(profile_dir: &Path) {
@@ -40,7 +50,15 @@ fn build_example(profile_dir: &Path) {
     };
     let target_dir = profile_dir.parent().expect("target/<profile>");
     let mut cargo = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "cgi", "--profile", profile, "--manifest-path"])
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "cgi",
+            "--profile",
+            profile,
+            "--manifest-path",
+        ])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
         .stdin(Stdio::null())
@@ -68,7 +86,10 @@ struct CgiResponse {
 impl CgiResponse {
     /// Split a CGI (or HTTP) response at its blank line.
     fn parse(raw: &[u8]) -> CgiResponse {
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a blank line after the head");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a blank line after the head");
         let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
         let mut status = String::new();
         let mut headers = Vec::new();
@@ -79,11 +100,18 @@ impl CgiResponse {
             }
             headers.push((name.to_ascii_lowercase(), value.to_owned()));
         }
-        CgiResponse { status, headers, body: raw[split + 4..].to_vec() }
+        CgiResponse {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        }
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn text(&self) -> String {
@@ -133,13 +161,22 @@ fn cgi(vars: &[(&str, &str)], stdin: &[u8]) -> CgiResponse {
     let status = wait(&mut child);
     let out = reader.join().unwrap().expect("stdout");
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(status.success(), "exit {status}; stderr: {err}");
     CgiResponse::parse(&out)
 }
 
 /// The variables of a GET of `path_info?query` at `/cgi-bin/app`.
-fn get(method: &'static str, path_info: &'static str, query: &'static str) -> Vec<(&'static str, &'static str)> {
+fn get(
+    method: &'static str,
+    path_info: &'static str,
+    query: &'static str,
+) -> Vec<(&'static str, &'static str)> {
     vec![
         ("GATEWAY_INTERFACE", "CGI/1.1"),
         ("REQUEST_METHOD", method),
@@ -188,7 +225,10 @@ fn environ_comes_from_the_cgi_variables() {
     assert_eq!(env["wsgi.multiprocess"], true);
     assert_eq!(env["wsgi.multithread"], false);
     assert_eq!(env["wsgi.url_scheme"], "http");
-    assert!(env.get("HOME").is_none(), "only CGI variables are the request's");
+    assert!(
+        env.get("HOME").is_none(),
+        "only CGI variables are the request's"
+    );
 }
 
 #[test]
@@ -256,7 +296,15 @@ impl PythonCgiServer {
         std::fs::create_dir_all(root.join("cgi-bin")).unwrap();
         std::fs::copy(example(), root.join("cgi-bin").join("cgi")).unwrap();
         let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "--cgi", "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "--cgi",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(&root)
             .arg("0")
             .current_dir(&root)
@@ -272,13 +320,20 @@ impl PythonCgiServer {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let port = line.split(" port ").nth(1).and_then(|r| r.split(' ').next());
+                let port = line
+                    .split(" port ")
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next());
                 if let Some(port) = port.and_then(|p| p.parse::<u16>().ok()) {
                     let _ = tx.send(port);
                 }
             }
         });
-        let mut server = PythonCgiServer { child, port: 0, root };
+        let mut server = PythonCgiServer {
+            child,
+            port: 0,
+            root,
+        };
         server.port = rx.recv_timeout(TIMEOUT).expect("http.server says its port");
         Some(server)
     }
@@ -288,12 +343,19 @@ impl PythonCgiServer {
         let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
         tcp.set_write_timeout(Some(TIMEOUT)).unwrap();
-        write!(tcp, "GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: cgi-e2e/1\r\n\r\n").unwrap();
+        write!(
+            tcp,
+            "GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: cgi-e2e/1\r\n\r\n"
+        )
+        .unwrap();
         let deadline = Instant::now() + TIMEOUT;
         let mut answer = Vec::new();
         let mut buf = [0; 16 * 1024];
         loop {
-            assert!(Instant::now() < deadline, "no end of response in {TIMEOUT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no end of response in {TIMEOUT:?}"
+            );
             match tcp.read(&mut buf).expect("read within the timeout") {
                 0 => return answer,
                 n => answer.extend_from_slice(&buf[..n]),
@@ -319,7 +381,11 @@ fn under_python_http_server_cgi() {
     // http.server answers "HTTP/1.0 200 Script output follows" itself and
     // passes the script's output through, Status line included.
     let raw = server.get("/cgi-bin/cgi/environ?x=1");
-    assert!(raw.starts_with(b"HTTP/1.0 200 "), "{}", String::from_utf8_lossy(&raw));
+    assert!(
+        raw.starts_with(b"HTTP/1.0 200 "),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
     let r = CgiResponse::parse(&raw);
     assert_eq!(r.status, "200 OK");
     assert_eq!(r.header("content-type"), Some("application/json"));

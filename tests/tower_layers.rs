@@ -14,12 +14,14 @@ use common::{client, get, request, send, start};
 use gateway::tower::{Dispatch, IntoService};
 use gateway::{Body, Environ, Error, StartResponse};
 use http::{Request, StatusCode};
-use tower_http::body::Limited;
 use hyper::body::Incoming;
 use tower::ServiceBuilder;
+use tower_http::body::Limited;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -39,9 +41,14 @@ fn app(environ: Environ, sr: StartResponse) -> Result<Body, Error> {
             Ok(Body::from("too late"))
         }
         b"/request-id" => {
-            let id = environ.extensions().get::<RequestId>().map(|id| id.header_value().clone());
+            let id = environ
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.header_value().clone());
             sr.start("200 OK", ())?;
-            Ok(Body::from(id.map(|v| v.as_bytes().to_vec()).unwrap_or_default()))
+            Ok(Body::from(
+                id.map(|v| v.as_bytes().to_vec()).unwrap_or_default(),
+            ))
         }
         _ => gateway::demo::app(environ, sr),
     }
@@ -60,7 +67,10 @@ async fn serve_stack(mode: Dispatch, timeout: Duration) -> common::TestServer {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(CatchPanicLayer::new())
         .layer(RequestBodyLimitLayer::new(1024))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .map_request(panic_on_boom)
         .service(app.into_service().dispatch(mode));
     start(service).await
@@ -72,14 +82,24 @@ async fn request_ids_are_set_seen_by_the_app_and_propagated() {
         let server = serve_stack(mode, common::STEP).await;
         let c = client();
         let answer = get(&c, &server.url("/request-id")).await;
-        let id = answer.header("x-request-id").expect("x-request-id on the response").to_owned();
+        let id = answer
+            .header("x-request-id")
+            .expect("x-request-id on the response")
+            .to_owned();
         assert_eq!(id.len(), 36, "a UUID: {id}");
         assert_eq!(answer.text(), id, "{mode:?}: the app sees the same id");
         let env = get(&c, &server.url("/environ")).await;
-        assert_eq!(env.json()["HTTP_X_REQUEST_ID"], env.header("x-request-id").unwrap());
+        assert_eq!(
+            env.json()["HTTP_X_REQUEST_ID"],
+            env.header("x-request-id").unwrap()
+        );
         let mut own = request("GET", &server.url("/"), "");
-        own.headers_mut().insert("x-request-id", "client-chosen-42".parse().unwrap());
-        assert_eq!(send(&c, own).await.header("x-request-id"), Some("client-chosen-42"));
+        own.headers_mut()
+            .insert("x-request-id", "client-chosen-42".parse().unwrap());
+        assert_eq!(
+            send(&c, own).await.header("x-request-id"),
+            Some("client-chosen-42")
+        );
         server.stop().await.unwrap();
     }
 }
@@ -149,6 +169,9 @@ async fn the_trace_layer_records_each_request() {
     server.stop().await.unwrap();
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("started processing request"), "{log}");
-    assert!(log.contains("finished processing request") && log.contains("status=200"), "{log}");
+    assert!(
+        log.contains("finished processing request") && log.contains("status=200"),
+        "{log}"
+    );
     assert!(log.contains("uri=/big"), "{log}");
 }

@@ -5,14 +5,10 @@
 mod common;
 
 use bytes::Bytes;
-use common::{MODES, client, get, h2_client, raw, request, send, start};
+use common::{MODES, client, demo, get, h2_client, raw, request, send, start};
 use gateway::tower::{AppService, Dispatch};
 use gateway::{Body, Environ, Error, StartResponse};
 use http_body_util::{BodyExt, Full};
-
-fn demo(mode: Dispatch) -> AppService<fn(Environ, StartResponse) -> Result<Body, Error>> {
-    AppService::new(gateway::demo::app as fn(Environ, StartResponse) -> Result<Body, Error>).dispatch(mode)
-}
 
 #[tokio::test]
 async fn every_demo_route_in_both_modes() {
@@ -24,7 +20,10 @@ async fn every_demo_route_in_both_modes() {
         assert_eq!(hello.status, 200, "{mode:?}");
         assert_eq!(hello.text(), "Hello, World!");
         assert_eq!(hello.header("content-length"), Some("13"));
-        assert_eq!(hello.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(
+            hello.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
         assert!(hello.header("date").is_some(), "hyper adds Date");
 
         let env = get(&c, &server.url("/environ?a=b&c=%20")).await.json();
@@ -42,11 +41,15 @@ async fn every_demo_route_in_both_modes() {
 
         let echo = send(&c, {
             let mut r = request("POST", &server.url("/echo"), "ping pong");
-            r.headers_mut().insert("content-type", "text/x-demo".parse().unwrap());
+            r.headers_mut()
+                .insert("content-type", "text/x-demo".parse().unwrap());
             r
         })
         .await;
-        assert_eq!((echo.status.as_u16(), echo.text().as_str()), (200, "ping pong"));
+        assert_eq!(
+            (echo.status.as_u16(), echo.text().as_str()),
+            (200, "ping pong")
+        );
         assert_eq!(echo.header("content-type"), Some("text/x-demo"));
         assert_eq!(echo.header("content-length"), Some("9"));
 
@@ -64,14 +67,36 @@ async fn every_demo_route_in_both_modes() {
 
         for path in ["/private/me", "/api/me"] {
             let who = get(&c, &server.url(path)).await;
-            assert_eq!((who.status.as_u16(), who.text().as_str()), (200, r#"{"user":null}"#));
+            assert_eq!(
+                (who.status.as_u16(), who.text().as_str()),
+                (200, r#"{"user":null}"#)
+            );
         }
 
         assert_eq!(get(&c, &server.url("/nope")).await.status, 404);
         assert_eq!(get(&c, &server.url("/stream?chunks=x")).await.status, 400);
         let wrong = send(&c, request("POST", &server.url("/"), "")).await;
-        assert_eq!((wrong.status.as_u16(), wrong.header("allow")), (405, Some("GET, HEAD")));
+        assert_eq!(
+            (wrong.status.as_u16(), wrong.header("allow")),
+            (405, Some("GET, HEAD"))
+        );
 
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn without_a_host_header_the_server_address_comes_from_the_socket() {
+    for mode in MODES {
+        let server = start(demo(mode)).await;
+        let answer = raw(server.addr, b"GET /environ HTTP/1.0\r\n\r\n").await;
+        let answer = String::from_utf8(answer).unwrap();
+        let json = answer.split_once("\r\n\r\n").expect("a head and a body").1;
+        let env: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(env["SERVER_PROTOCOL"], "HTTP/1.0", "{mode:?}");
+        assert_eq!(env["SERVER_NAME"], "127.0.0.1");
+        assert_eq!(env["SERVER_PORT"], server.addr.port().to_string());
+        assert!(env.get("HTTP_HOST").is_none());
         server.stop().await.unwrap();
     }
 }
@@ -93,7 +118,10 @@ async fn http2_prior_knowledge_in_both_modes() {
         let echo = send(&c, request("POST", &server.url("/echo"), "over h2")).await;
         assert_eq!(echo.text(), "over h2");
         let head = send(&c, request("HEAD", &server.url("/big"), "")).await;
-        assert_eq!((head.header("content-length"), head.body.len()), (Some("65536"), 0));
+        assert_eq!(
+            (head.header("content-length"), head.body.len()),
+            (Some("65536"), 0)
+        );
         server.stop().await.unwrap();
     }
 }
@@ -102,12 +130,26 @@ async fn http2_prior_knowledge_in_both_modes() {
 async fn head_carries_the_length_but_no_body() {
     for mode in MODES {
         let server = start(demo(mode)).await;
-        for (path, length) in [("/big", Some("65536")), ("/", Some("13")), ("/stream?chunks=2", None)] {
+        for (path, length) in [
+            ("/big", Some("65536")),
+            ("/", Some("13")),
+            ("/stream?chunks=2", None),
+        ] {
             let text = format!("HEAD {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             let answer = String::from_utf8(raw(server.addr, text.as_bytes()).await).unwrap();
-            assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{mode:?} {path}: {answer}");
-            assert!(answer.ends_with("\r\n\r\n"), "{mode:?} {path}: no body after the head: {answer:?}");
-            assert_eq!(common::header_in(&answer, "content-length"), length, "{mode:?} {path}");
+            assert!(
+                answer.starts_with("HTTP/1.1 200 OK\r\n"),
+                "{mode:?} {path}: {answer}"
+            );
+            assert!(
+                answer.ends_with("\r\n\r\n"),
+                "{mode:?} {path}: no body after the head: {answer:?}"
+            );
+            assert_eq!(
+                common::header_in(&answer, "content-length"),
+                length,
+                "{mode:?} {path}"
+            );
         }
         server.stop().await.unwrap();
     }
@@ -121,9 +163,16 @@ async fn a_custom_reason_phrase_reaches_http1_clients() {
     };
     for mode in MODES {
         let server = start(AppService::new(app).dispatch(mode)).await;
-        let answer = raw(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+        let answer = raw(
+            server.addr,
+            b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         let answer = String::from_utf8(answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 299 Quite Fine\r\n"), "{mode:?}: {answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 299 Quite Fine\r\n"),
+            "{mode:?}: {answer}"
+        );
         assert!(answer.ends_with("\r\n\r\nok"));
         server.stop().await.unwrap();
     }
@@ -136,9 +185,9 @@ fn failing(environ: Environ, sr: StartResponse) -> Result<Body, Error> {
         b"/panic" => panic!("the app panicked"),
         b"/body-panic" => {
             sr.start("200 OK", ())?;
-            Ok(Body::try_iter(std::iter::from_fn(|| -> Option<Result<Bytes, Error>> {
-                panic!("the body panicked")
-            })))
+            Ok(Body::try_iter(std::iter::from_fn(
+                || -> Option<Result<Bytes, Error>> { panic!("the body panicked") },
+            )))
         }
         b"/underrun" => {
             sr.start("200 OK", [("Content-Length", "100")])?;
@@ -172,7 +221,10 @@ async fn app_errors_and_panics_give_500_and_the_server_keeps_serving() {
             assert_eq!(answer.status, 500, "{mode:?} {path}");
             assert_eq!(answer.text(), "Internal Server Error\n");
             let after = get(&c, &server.url("/")).await;
-            assert_eq!((after.status.as_u16(), after.text().as_str()), (200, "still serving"));
+            assert_eq!(
+                (after.status.as_u16(), after.text().as_str()),
+                (200, "still serving")
+            );
         }
         server.stop().await.unwrap();
     }
@@ -184,17 +236,32 @@ async fn a_body_that_breaks_after_the_head_aborts_the_response() {
         let server = start(AppService::new(failing).dispatch(mode)).await;
         let c = client();
         for path in ["/underrun", "/late-error"] {
-            let response = c.request(http::Request::get(server.url(path)).body(Full::default()).unwrap());
-            let response = tokio::time::timeout(common::STEP, response).await.unwrap().unwrap();
+            let response = c.request(
+                http::Request::get(server.url(path))
+                    .body(Full::default())
+                    .unwrap(),
+            );
+            let response = tokio::time::timeout(common::STEP, response)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(response.status(), 200, "{mode:?} {path}");
-            let body = tokio::time::timeout(common::STEP, response.into_body().collect()).await.unwrap();
-            assert!(body.is_err(), "{mode:?} {path}: the client sees a broken body, not a short one");
+            let body = tokio::time::timeout(common::STEP, response.into_body().collect())
+                .await
+                .unwrap();
+            assert!(
+                body.is_err(),
+                "{mode:?} {path}: the client sees a broken body, not a short one"
+            );
         }
         // On a raw socket: the head promised 100 bytes, 10 came, then the close.
         let answer = raw(server.addr, b"GET /underrun HTTP/1.1\r\nHost: t\r\n\r\n").await;
         let answer = String::from_utf8(answer).unwrap();
         assert_eq!(common::header_in(&answer, "content-length"), Some("100"));
-        assert!(answer.ends_with("\r\n\r\nonly ten b"), "{mode:?}: {answer:?}");
+        assert!(
+            answer.ends_with("\r\n\r\nonly ten b"),
+            "{mode:?}: {answer:?}"
+        );
         assert_eq!(get(&c, &server.url("/")).await.text(), "still serving");
         server.stop().await.unwrap();
     }
@@ -205,7 +272,12 @@ async fn the_body_type_is_any_http_body() {
     // AppService takes any request body, not only hyper's Incoming.
     use tower::ServiceExt;
     let service = demo(Dispatch::Blocking);
-    let request = http::Request::post("/echo").body(Full::new(Bytes::from("from memory"))).unwrap();
+    let request = http::Request::post("/echo")
+        .body(Full::new(Bytes::from("from memory")))
+        .unwrap();
     let response = service.oneshot(request).await.unwrap();
-    assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "from memory");
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "from memory"
+    );
 }

@@ -6,18 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{MODES, STEP, client, get, header_in, raw, read_head, read_response, start, start_with};
-use gateway::tower::{AppService, Dispatch};
-use gateway::{Body, Environ, Error, StartResponse};
+use common::{
+    MODES, STEP, client, demo, get, header_in, raw, read_head, read_response, start, start_with,
+};
+use gateway::tower::Dispatch;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-type Demo = fn(Environ, StartResponse) -> Result<Body, Error>;
-
-fn demo(mode: Dispatch) -> AppService<Demo> {
-    AppService::new(gateway::demo::app as Demo).dispatch(mode)
-}
 
 #[tokio::test]
 async fn keep_alive_serves_requests_one_after_another_on_one_connection() {
@@ -25,13 +20,19 @@ async fn keep_alive_serves_requests_one_after_another_on_one_connection() {
         let server = start(demo(mode)).await;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         for _ in 0..3 {
-            stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                .await
+                .unwrap();
             let (head, body) = read_response(&mut stream).await;
             assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{mode:?}: {head}");
             assert_eq!(body, b"Hello, World!");
         }
         let env = {
-            stream.write_all(b"GET /environ HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+            stream
+                .write_all(b"GET /environ HTTP/1.1\r\nHost: t\r\n\r\n")
+                .await
+                .unwrap();
             read_response(&mut stream).await.1
         };
         let port = stream.local_addr().unwrap().port().to_string();
@@ -49,10 +50,20 @@ async fn pipelined_requests_are_answered_in_order() {
                     POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nsecond\
                     GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
         let answer = String::from_utf8(raw(server.addr, two).await).unwrap();
-        let statuses: Vec<_> = answer.match_indices("HTTP/1.1 200 OK").map(|(i, _)| i).collect();
+        let statuses: Vec<_> = answer
+            .match_indices("HTTP/1.1 200 OK")
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(statuses.len(), 3, "{mode:?}: {answer}");
-        let (first, second, third) = (&answer[..statuses[1]], &answer[statuses[1]..statuses[2]], &answer[statuses[2]..]);
-        assert!(first.contains("transfer-encoding: chunked") && first.contains("3\r\nxxx\r\n"), "{first}");
+        let (first, second, third) = (
+            &answer[..statuses[1]],
+            &answer[statuses[1]..statuses[2]],
+            &answer[statuses[2]..],
+        );
+        assert!(
+            first.contains("transfer-encoding: chunked") && first.contains("3\r\nxxx\r\n"),
+            "{first}"
+        );
         assert!(second.ends_with("\r\n\r\nsecond"), "{second}");
         assert!(third.ends_with("\r\n\r\nHello, World!"), "{third}");
         server.stop().await.unwrap();
@@ -66,7 +77,10 @@ async fn chunked_request_bodies_are_read_to_eof_without_a_content_length() {
         let request = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
                         5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n";
         let answer = String::from_utf8(raw(server.addr, request).await).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{mode:?}: {answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{mode:?}: {answer}"
+        );
         // The app saw no CONTENT_LENGTH (so it declared none), and read to EOF.
         assert_eq!(header_in(&answer, "content-length"), None, "{answer}");
         assert_eq!(header_in(&answer, "transfer-encoding"), Some("chunked"));
@@ -86,7 +100,10 @@ async fn expect_100_continue_gets_its_interim_response() {
             .await
             .unwrap();
         let interim = read_head(&mut stream).await;
-        assert!(interim.starts_with("HTTP/1.1 100 Continue\r\n"), "{mode:?}: {interim}");
+        assert!(
+            interim.starts_with("HTTP/1.1 100 Continue\r\n"),
+            "{mode:?}: {interim}"
+        );
         stream.write_all(b"payload").await.unwrap();
         let (head, body) = read_response(&mut stream).await;
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
@@ -102,11 +119,16 @@ async fn no_100_continue_for_an_app_that_answers_without_reading() {
     let server = start(demo(Dispatch::Blocking)).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n",
+        )
         .await
         .unwrap();
     let head = read_head(&mut stream).await;
-    assert!(head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{head}"
+    );
     server.stop().await.unwrap();
 }
 
@@ -122,10 +144,23 @@ async fn graceful_shutdown_lets_requests_in_flight_finish() {
         let response = tokio::time::timeout(STEP, response).await.unwrap().unwrap();
         assert_eq!(response.status(), 200);
         let stopped = tokio::spawn(server.stop());
-        let body = tokio::time::timeout(STEP, response.into_body().collect()).await.unwrap();
-        assert_eq!(body.expect("the whole body").to_bytes().len(), 2000, "{mode:?}");
-        tokio::time::timeout(STEP, stopped).await.unwrap().unwrap().unwrap();
-        assert!(TcpStream::connect(addr).await.is_err(), "the listener is closed");
+        let body = tokio::time::timeout(STEP, response.into_body().collect())
+            .await
+            .unwrap();
+        assert_eq!(
+            body.expect("the whole body").to_bytes().len(),
+            2000,
+            "{mode:?}"
+        );
+        tokio::time::timeout(STEP, stopped)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "the listener is closed"
+        );
     }
 }
 
@@ -133,18 +168,31 @@ async fn graceful_shutdown_lets_requests_in_flight_finish() {
 async fn connections_past_the_limit_wait_for_a_place() {
     let server = start_with(demo(Dispatch::Inline), |s| s.max_connections(1)).await;
     let mut first = TcpStream::connect(server.addr).await.unwrap();
-    first.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+    first
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
     let (_, body) = read_response(&mut first).await;
     assert_eq!(body, b"Hello, World!");
     // The first connection stays open: the second is not served meanwhile.
     let mut second = TcpStream::connect(server.addr).await.unwrap();
-    second.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await.unwrap();
+    second
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut byte = [0u8; 1];
     let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
-    assert!(early.is_err(), "a second connection was served past max_connections(1)");
+    assert!(
+        early.is_err(),
+        "a second connection was served past max_connections(1)"
+    );
     drop(first);
     let answer = common::read_to_close(&mut second).await;
-    assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{:?}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
     server.stop().await.unwrap();
 }
 
@@ -156,7 +204,10 @@ async fn the_server_header_is_configurable_and_date_is_sent() {
     assert!(answer.header("date").is_some());
     server.stop().await.unwrap();
 
-    let bad = gateway::tower::Server::bind("127.0.0.1:0").await.unwrap().server_header("bad\nvalue");
+    let bad = gateway::tower::Server::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .server_header("bad\nvalue");
     let refused = bad.serve(demo(Dispatch::Inline)).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
 }
@@ -164,9 +215,15 @@ async fn the_server_header_is_configurable_and_date_is_sent() {
 #[tokio::test]
 async fn a_client_too_slow_to_send_its_head_is_cut_off() {
     let timeout = Duration::from_millis(200);
-    let server = start_with(demo(Dispatch::Inline), move |s| s.header_read_timeout(timeout)).await;
+    let server = start_with(demo(Dispatch::Inline), move |s| {
+        s.header_read_timeout(timeout)
+    })
+    .await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap(); // never finished
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap(); // never finished
     let answer = common::read_to_close(&mut stream).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(!answer.contains("200 OK"), "{answer}");

@@ -28,7 +28,10 @@ const BLOCK: usize = PERIOD * 261;
 
 /// The pattern from offset 0, one period longer than a block.
 fn reference() -> Bytes {
-    (0..BLOCK + PERIOD).map(|i| (i % PERIOD) as u8).collect::<Vec<u8>>().into()
+    (0..BLOCK + PERIOD)
+        .map(|i| (i % PERIOD) as u8)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// A request body made block by block as it is sent: never whole in memory.
@@ -41,7 +44,10 @@ impl hyper::body::Body for Pattern {
     type Data = Bytes;
     type Error = std::convert::Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if self.left == 0 {
             return Poll::Ready(None);
         }
@@ -58,7 +64,10 @@ impl hyper::body::Body for Pattern {
 /// The peak resident memory of this process so far, in bytes.
 fn peak_rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
     let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
 }
@@ -71,7 +80,10 @@ async fn a_256_mib_upload_and_download_stream_with_bounded_memory() {
 
     // Upload 256 MiB to /echo and check the echo as it streams back.
     let client = Client::builder(TokioExecutor::new()).build_http::<Pattern>();
-    let body = Pattern { block: reference.slice(..BLOCK), left: TOTAL };
+    let body = Pattern {
+        block: reference.slice(..BLOCK),
+        left: TOTAL,
+    };
     let request = http::Request::post(server.url("/echo")).body(body).unwrap();
     let run = async {
         let response = client.request(request).await.expect("a response");
@@ -83,19 +95,27 @@ async fn a_256_mib_upload_and_download_stream_with_bounded_memory() {
             let data = frame.expect("a frame").into_data().unwrap_or_default();
             for piece in data.chunks(BLOCK) {
                 let start = (offset % PERIOD as u64) as usize;
-                assert!(piece == &reference[start..start + piece.len()], "bytes differ at {offset}");
+                assert!(
+                    piece == &reference[start..start + piece.len()],
+                    "bytes differ at {offset}"
+                );
                 offset += piece.len() as u64;
             }
         }
         assert_eq!(offset, TOTAL);
     };
-    tokio::time::timeout(STEP * 10, run).await.expect("the upload finishes in time");
+    tokio::time::timeout(STEP * 10, run)
+        .await
+        .expect("the upload finishes in time");
 
     // Download 256 MiB from /stream, checked as it arrives.
     let c = common::client();
     let url = server.url(&format!("/stream?chunks={}&size=65536", TOTAL / 65536));
     let run = async {
-        let response = c.request(http::Request::get(url).body(Default::default()).unwrap()).await.unwrap();
+        let response = c
+            .request(http::Request::get(url).body(Default::default()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         let mut body = response.into_body();
         let mut got = 0u64;
@@ -106,21 +126,33 @@ async fn a_256_mib_upload_and_download_stream_with_bounded_memory() {
         }
         assert_eq!(got, TOTAL);
     };
-    tokio::time::timeout(STEP * 10, run).await.expect("the download finishes in time");
+    tokio::time::timeout(STEP * 10, run)
+        .await
+        .expect("the download finishes in time");
 
     let grown = peak_rss().saturating_sub(before);
-    eprintln!("peak resident memory grew by {} KiB over 2 x 256 MiB", grown >> 10);
-    assert!(grown < 64 * 1024 * 1024, "peak memory grew by {} MiB for 256 MiB streams", grown >> 20);
+    eprintln!(
+        "peak resident memory grew by {} KiB over 2 x 256 MiB",
+        grown >> 10
+    );
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "peak memory grew by {} MiB for 256 MiB streams",
+        grown >> 20
+    );
     server.stop().await.unwrap();
 }
 
 /// An endless body that records when it is closed (dropped).
-fn endless(closed: Arc<AtomicBool>) -> impl Fn(Environ, StartResponse) -> Result<Body, Error> + Send + Sync + 'static {
+fn endless(
+    closed: Arc<AtomicBool>,
+) -> impl Fn(Environ, StartResponse) -> Result<Body, Error> + Send + Sync + 'static {
     move |_: Environ, sr: StartResponse| {
         sr.start("200 OK", [("Content-Type", "application/octet-stream")])?;
         let chunk = Bytes::from(vec![b'z'; 16 * 1024]);
         let flag = closed.clone();
-        Ok(Body::iter(std::iter::repeat(chunk)).on_close(move || flag.store(true, Ordering::SeqCst)))
+        Ok(Body::iter(std::iter::repeat(chunk))
+            .on_close(move || flag.store(true, Ordering::SeqCst)))
     }
 }
 
@@ -130,21 +162,35 @@ async fn a_client_that_goes_away_closes_the_app_body() {
         let closed = Arc::new(AtomicBool::new(false));
         let server = start(AppService::new(endless(closed.clone())).dispatch(mode)).await;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
         let head = read_head(&mut stream).await;
         assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
         let mut first = [0u8; 1024];
-        tokio::time::timeout(STEP, stream.read_exact(&mut first)).await.unwrap().unwrap();
-        assert!(!closed.load(Ordering::SeqCst), "{mode:?}: the body is still open while read");
+        tokio::time::timeout(STEP, stream.read_exact(&mut first))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !closed.load(Ordering::SeqCst),
+            "{mode:?}: the body is still open while read"
+        );
         drop(stream);
-        eventually(&format!("{mode:?}: the app's body is closed"), || closed.load(Ordering::SeqCst)).await;
+        eventually(&format!("{mode:?}: the app's body is closed"), || {
+            closed.load(Ordering::SeqCst)
+        })
+        .await;
         server.stop().await.unwrap();
     }
 }
 
 #[tokio::test]
 async fn inline_dispatch_refuses_bodies_over_its_limit() {
-    let service = AppService::new(gateway::demo::app).dispatch(Dispatch::Inline).body_limit(1024);
+    let service = AppService::new(gateway::demo::app)
+        .dispatch(Dispatch::Inline)
+        .body_limit(1024);
     let server = start(service).await;
     // Announced too large: refused before the body is read (no 100 Continue).
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
@@ -163,9 +209,15 @@ async fn inline_dispatch_refuses_bodies_over_its_limit() {
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
     let answer = String::from_utf8(raw(server.addr, &chunked).await).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 413 Payload Too Large"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413 Payload Too Large"),
+        "{answer}"
+    );
     // At the limit: served.
     let at_limit = common::request("POST", &server.url("/echo"), vec![b'b'; 1024]);
-    assert_eq!(common::send(&common::client(), at_limit).await.body.len(), 1024);
+    assert_eq!(
+        common::send(&common::client(), at_limit).await.body.len(),
+        1024
+    );
     server.stop().await.unwrap();
 }

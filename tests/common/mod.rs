@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gateway::core::BoxError;
-use gateway::tower::{Dispatch, Server};
+use gateway::tower::{AppService, Dispatch, Server};
+use gateway::{Body, Environ, Error, StartResponse};
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -27,6 +28,14 @@ pub const STEP: Duration = Duration::from_secs(30);
 /// Both dispatch modes, for tests that hold for each.
 pub const MODES: [Dispatch; 2] = [Dispatch::Blocking, Dispatch::Inline];
 
+/// The demo app's type, as a function pointer.
+pub type Demo = fn(Environ, StartResponse) -> Result<Body, Error>;
+
+/// The demo app as a service with the given dispatch mode.
+pub fn demo(mode: Dispatch) -> AppService<Demo> {
+    AppService::new(gateway::demo::app as Demo).dispatch(mode)
+}
+
 /// A server running on a task, stopped gracefully by [`TestServer::stop`].
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -37,7 +46,10 @@ pub struct TestServer {
 /// Serve `service` on 127.0.0.1, a free port, without signal handling.
 pub async fn start<S, B>(service: S) -> TestServer
 where
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: hyper::body::Body + Send + 'static,
@@ -50,7 +62,10 @@ where
 /// As [`start`], with the server's settings changed by `configure`.
 pub async fn start_with<S, B>(service: S, configure: impl FnOnce(Server) -> Server) -> TestServer
 where
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: hyper::body::Body + Send + 'static,
@@ -64,7 +79,11 @@ where
     });
     let addr = server.local_addr().unwrap();
     let task = tokio::spawn(server.serve(service));
-    TestServer { addr, stop: Some(tx), task }
+    TestServer {
+        addr,
+        stop: Some(tx),
+        task,
+    }
 }
 
 impl TestServer {
@@ -91,7 +110,9 @@ pub fn client() -> Client<HttpConnector, Full<Bytes>> {
 
 /// An HTTP/2 client with prior knowledge (h2c).
 pub fn h2_client() -> Client<HttpConnector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new()).http2_only(true).build_http()
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
 }
 
 /// A whole response.
@@ -118,24 +139,42 @@ impl Answer {
 }
 
 /// Send `request` and read the whole answer (bounded in time).
-pub async fn send(client: &Client<HttpConnector, Full<Bytes>>, request: http::Request<Full<Bytes>>) -> Answer {
+pub async fn send(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
+) -> Answer {
     let run = async {
         let response = client.request(request).await.expect("a response");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("a whole body").to_bytes();
-        Answer { status: parts.status, version: parts.version, headers: parts.headers, body }
+        Answer {
+            status: parts.status,
+            version: parts.version,
+            headers: parts.headers,
+            body,
+        }
     };
-    tokio::time::timeout(STEP, run).await.expect("the answer comes in time")
+    tokio::time::timeout(STEP, run)
+        .await
+        .expect("the answer comes in time")
 }
 
 /// `GET url`.
 pub async fn get(client: &Client<HttpConnector, Full<Bytes>>, url: &str) -> Answer {
-    send(client, http::Request::get(url).body(Full::default()).unwrap()).await
+    send(
+        client,
+        http::Request::get(url).body(Full::default()).unwrap(),
+    )
+    .await
 }
 
 /// A request of any method with a body.
 pub fn request(method: &str, url: &str, body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
-    http::Request::builder().method(method).uri(url).body(Full::new(body.into())).unwrap()
+    http::Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(body.into()))
+        .unwrap()
 }
 
 /// Write `bytes` on a new connection and read until the server closes it.
@@ -149,7 +188,9 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
 pub async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     // A reset after the data is a close too: the result is what was read.
-    let _ = tokio::time::timeout(STEP, stream.read_to_end(&mut out)).await.expect("the server closes in time");
+    let _ = tokio::time::timeout(STEP, stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes in time");
     out
 }
 
@@ -160,11 +201,17 @@ pub async fn read_head(stream: &mut TcpStream) -> String {
     let run = async {
         while !head.ends_with(b"\r\n\r\n") {
             let n = stream.read(&mut byte).await.expect("read");
-            assert!(n == 1, "the connection closed inside a head: {:?}", String::from_utf8_lossy(&head));
+            assert!(
+                n == 1,
+                "the connection closed inside a head: {:?}",
+                String::from_utf8_lossy(&head)
+            );
             head.push(byte[0]);
         }
     };
-    tokio::time::timeout(STEP, run).await.expect("a head in time");
+    tokio::time::timeout(STEP, run)
+        .await
+        .expect("a head in time");
     String::from_utf8(head).expect("an ASCII head")
 }
 
@@ -173,7 +220,10 @@ pub async fn read_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
     let head = read_head(stream).await;
     let len = header_in(&head, "content-length").map_or(0, |v| v.parse::<usize>().unwrap());
     let mut body = vec![0; len];
-    tokio::time::timeout(STEP, stream.read_exact(&mut body)).await.expect("a body in time").unwrap();
+    tokio::time::timeout(STEP, stream.read_exact(&mut body))
+        .await
+        .expect("a body in time")
+        .unwrap();
     (head, body)
 }
 

@@ -38,8 +38,18 @@ pub struct Body {
 enum Kind {
     Empty,
     Full(Bytes),
-    Chunks { iter: Chunks, len: Option<u64> },
-    Reader { reader: Box<dyn Read + Send>, block: usize, remaining: Option<u64> },
+    Chunks {
+        iter: Chunks,
+        len: Option<u64>,
+    },
+    Reader {
+        reader: Box<dyn Read + Send>,
+        block: usize,
+        /// The declared total, which `len` reports.
+        len: Option<u64>,
+        /// What is left of it to read.
+        remaining: Option<u64>,
+    },
 }
 
 impl Body {
@@ -51,7 +61,13 @@ impl Body {
     /// A body of one known chunk (also `Body::from(bytes)`).
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        if bytes.is_empty() { Body::empty() } else { Body { kind: Kind::Full(bytes) } }
+        if bytes.is_empty() {
+            Body::empty()
+        } else {
+            Body {
+                kind: Kind::Full(bytes),
+            }
+        }
     }
 
     /// A body made of the chunks of an iterator, produced lazily.
@@ -73,8 +89,15 @@ impl Body {
         B: Into<Bytes> + 'static,
         E: Into<Error> + 'static,
     {
-        let iter = chunks.into_iter().map(|c| c.map(Into::into).map_err(Into::into));
-        Body { kind: Kind::Chunks { iter: Box::new(iter), len: None } }
+        let iter = chunks
+            .into_iter()
+            .map(|c| c.map(Into::into).map_err(Into::into));
+        Body {
+            kind: Kind::Chunks {
+                iter: Box::new(iter),
+                len: None,
+            },
+        }
     }
 
     /// `wsgi.file_wrapper`: a file read in blocks, its length from its metadata.
@@ -86,15 +109,25 @@ impl Body {
     /// Any reader, read in blocks of `block_size` bytes until EOF.
     pub fn reader(reader: impl Read + Send + 'static, block_size: usize) -> Self {
         let block = block_size.max(1);
-        Body { kind: Kind::Reader { reader: Box::new(reader), block, remaining: None } }
+        Body {
+            kind: Kind::Reader {
+                reader: Box::new(reader),
+                block,
+                len: None,
+                remaining: None,
+            },
+        }
     }
 
-    /// Declare the exact total length of a body (for a `Content-Length`).
-    /// A body that then sends more or less is cut or reported by the Handler.
+    /// Declare the exact total length of a body: the Handler sends it as the
+    /// `Content-Length` when the head has none (and no `write` data came
+    /// first). A body that then sends more or less is cut or reported.
     pub fn with_len(mut self, len: u64) -> Self {
         match &mut self.kind {
             Kind::Chunks { len: l, .. } => *l = Some(len),
-            Kind::Reader { remaining, .. } => *remaining = Some(len),
+            Kind::Reader {
+                len: l, remaining, ..
+            } => (*l, *remaining) = (Some(len), Some(len)),
             Kind::Empty | Kind::Full(_) => {}
         }
         self
@@ -103,17 +136,26 @@ impl Body {
     /// Run `f` when the body is closed (dropped), whatever way it ends.
     pub fn on_close(self, f: impl FnOnce() + Send + 'static) -> Self {
         let len = self.len();
-        let guard = OnClose { body: self, f: Some(f) };
-        Body { kind: Kind::Chunks { iter: Box::new(guard), len } }
+        let guard = OnClose {
+            body: self,
+            f: Some(f),
+        };
+        Body {
+            kind: Kind::Chunks {
+                iter: Box::new(guard),
+                len,
+            },
+        }
     }
 
-    /// The exact length, where it is known.
+    /// The exact total length, where it is known (the same before and
+    /// after chunks were read).
     pub fn len(&self) -> Option<u64> {
         match &self.kind {
             Kind::Empty => Some(0),
             Kind::Full(b) => Some(b.len() as u64),
             Kind::Chunks { len, .. } => *len,
-            Kind::Reader { remaining, .. } => *remaining,
+            Kind::Reader { len, .. } => *len,
         }
     }
 
@@ -159,7 +201,12 @@ impl Iterator for Body {
                 _ => None,
             },
             Kind::Chunks { iter, .. } => iter.next(),
-            Kind::Reader { reader, block, remaining } => {
+            Kind::Reader {
+                reader,
+                block,
+                remaining,
+                ..
+            } => {
                 let want = match remaining {
                     Some(0) => return None,
                     Some(n) => (*n).min(*block as u64) as usize,
@@ -186,6 +233,9 @@ impl Iterator for Body {
             Kind::Empty => (0, Some(0)),
             Kind::Full(_) => (1, Some(1)),
             Kind::Chunks { iter, .. } => iter.size_hint(),
+            Kind::Reader {
+                remaining: Some(0), ..
+            } => (0, Some(0)),
             Kind::Reader { .. } => (0, None),
         }
     }
@@ -219,7 +269,10 @@ impl fmt::Debug for Body {
             Kind::Chunks { .. } => "chunks",
             Kind::Reader { .. } => "reader",
         };
-        f.debug_struct("Body").field("kind", &kind).field("len", &self.len()).finish()
+        f.debug_struct("Body")
+            .field("kind", &kind)
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -303,13 +356,26 @@ mod tests {
         let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
         let body = Body::reader(std::io::Cursor::new(data.clone()), 4096);
         let chunks: Vec<Bytes> = body.map(Result::unwrap).collect();
-        assert_eq!(chunks.iter().map(Bytes::len).collect::<Vec<_>>(), [4096, 4096, 1808]);
+        assert_eq!(
+            chunks.iter().map(Bytes::len).collect::<Vec<_>>(),
+            [4096, 4096, 1808]
+        );
         assert_eq!(chunks.concat(), data);
 
         let cut = Body::reader(std::io::Cursor::new(data.clone()), 4096).with_len(5000);
         assert_eq!(cut.len(), Some(5000));
         let got: Vec<u8> = cut.map(Result::unwrap).collect::<Vec<_>>().concat();
         assert_eq!(got, &data[..5000]);
+
+        // The length is the declared total, before and after reading; the
+        // size hint says when nothing is left.
+        let mut read = Body::reader(std::io::Cursor::new(data.clone()), 4096).with_len(5000);
+        assert_eq!(read.size_hint(), (0, None));
+        read.next().unwrap().unwrap();
+        assert_eq!(read.len(), Some(5000));
+        read.next().unwrap().unwrap();
+        assert_eq!(read.size_hint(), (0, Some(0)));
+        assert!(read.next().is_none());
     }
 
     #[test]

@@ -56,8 +56,20 @@ const META: [&str; 22] = [
 ];
 
 /// Bytes that must be escaped to put a decoded path back into a URI.
-const PATH: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'<').add(b'>')
-    .add(b'?').add(b'`').add(b'{').add(b'}').add(b'\\').add(b'^').add(b'|');
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|');
 
 /// Run `app` for the request described by this process's environment, stdin
 /// and stdout; `wsgi.errors` is stderr, the CGI server's error log (as in
@@ -68,7 +80,13 @@ pub fn run<A: App + ?Sized>(app: &A) -> io::Result<()> {
     let stderr = Errors::to_fn(|line| {
         let _ = writeln!(io::stderr().lock(), "{line}");
     });
-    serve(app, std::env::vars_os(), io::stdin(), &mut out, Some(stderr))
+    serve(
+        app,
+        std::env::vars_os(),
+        io::stdin(),
+        &mut out,
+        Some(stderr),
+    )
 }
 
 /// Run `app` for the request described by `vars`, reading `stdin` and writing
@@ -92,7 +110,10 @@ fn serve<A: App + ?Sized>(
     let mut environ = match environ_from_vars(vars, stdin) {
         Ok(environ) => environ,
         Err(why) => {
-            write!(stdout, "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n{why}\n")?;
+            write!(
+                stdout,
+                "Status: 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n{why}\n"
+            )?;
             return stdout.flush();
         }
     };
@@ -101,14 +122,23 @@ fn serve<A: App + ?Sized>(
     }
     let response = Handler::new().run(app, environ);
     let head = &response.head;
-    write!(stdout, "Status: {} {}\r\n", head.status.as_str(), head.reason())?;
+    write!(
+        stdout,
+        "Status: {} {}\r\n",
+        head.status.as_str(),
+        head.reason()
+    )?;
     for (name, value) in &head.headers {
         stdout.write_all(name.as_str().as_bytes())?;
         stdout.write_all(b": ")?;
         stdout.write_all(value.as_bytes())?;
         stdout.write_all(b"\r\n")?;
     }
-    if let Some(len) = response.body.content_length().filter(|_| !head.headers.contains_key(CONTENT_LENGTH)) {
+    if let Some(len) = response
+        .body
+        .content_length()
+        .filter(|_| !head.headers.contains_key(CONTENT_LENGTH))
+    {
         write!(stdout, "Content-Length: {len}\r\n")?;
     }
     stdout.write_all(b"\r\n")?;
@@ -145,15 +175,21 @@ pub fn environ_from_vars(
     let script_name = get("SCRIPT_NAME").unwrap_or(b"").to_vec();
     let path_info = get("PATH_INFO").unwrap_or(b"").to_vec();
     let query = text("QUERY_STRING").unwrap_or_default();
-    let mut target: String = percent_encode(&script_name, PATH).chain(percent_encode(&path_info, PATH)).collect();
+    let mut target: String = percent_encode(&script_name, PATH)
+        .chain(percent_encode(&path_info, PATH))
+        .collect();
     if !target.starts_with('/') {
         target.insert(0, '/');
     }
     if !query.is_empty() {
         target.push('?');
-        target.extend(percent_encode(query.as_bytes(), PATH).map(|s| if s == "%25" { "%" } else { s }));
+        target.extend(
+            percent_encode(query.as_bytes(), PATH).map(|s| if s == "%25" { "%" } else { s }),
+        );
     }
-    let uri: Uri = target.parse().map_err(|_| "the request path and query do not make a URI".to_owned())?;
+    let uri: Uri = target
+        .parse()
+        .map_err(|_| "the request path and query do not make a URI".to_owned())?;
 
     let (mut parts, ()) = http::Request::new(()).into_parts();
     parts.method = method;
@@ -202,20 +238,32 @@ pub fn environ_from_vars(
         environ.set_url_scheme(UrlScheme::Https);
     }
     if let Some(name) = text("SERVER_NAME") {
-        let port = text("SERVER_PORT").and_then(|p| p.parse().ok()).unwrap_or(80);
+        let port = text("SERVER_PORT")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(80);
         environ.set_server(name, port);
     }
     // A socket address needs both; a server that gives no REMOTE_PORT (as
     // Python's http.server) keeps REMOTE_ADDR as given, without a made-up port.
     let remote_ip = text("REMOTE_ADDR").and_then(|a| a.parse::<IpAddr>().ok());
     let remote_port = text("REMOTE_PORT").and_then(|p| p.parse().ok());
-    let remote = remote_ip.zip(remote_port).map(|(ip, port)| SocketAddr::new(ip, port));
+    let remote = remote_ip
+        .zip(remote_port)
+        .map(|(ip, port)| SocketAddr::new(ip, port));
     environ.set_remote_addr(remote);
     for (name, value) in meta {
         let standard = matches!(
             name.as_str(),
-            "CONTENT_LENGTH" | "CONTENT_TYPE" | "PATH_INFO" | "QUERY_STRING" | "REQUEST_METHOD"
-                | "SCRIPT_NAME" | "SERVER_NAME" | "SERVER_PORT" | "SERVER_PROTOCOL" | "REQUEST_URI"
+            "CONTENT_LENGTH"
+                | "CONTENT_TYPE"
+                | "PATH_INFO"
+                | "QUERY_STRING"
+                | "REQUEST_METHOD"
+                | "SCRIPT_NAME"
+                | "SERVER_NAME"
+                | "SERVER_PORT"
+                | "SERVER_PROTOCOL"
+                | "REQUEST_URI"
         ) || name.starts_with("HTTP_")
             || (remote.is_some() && (name == "REMOTE_ADDR" || name == "REMOTE_PORT"));
         if !standard {
@@ -242,7 +290,10 @@ mod tests {
     use crate::{Body, Error, StartResponse};
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
     }
 
     fn echo(mut environ: Environ, sr: StartResponse) -> Result<Body, Error> {
@@ -274,24 +325,58 @@ mod tests {
             ("PATH", "/usr/bin"),
         ]);
         let mut out = Vec::new();
-        run_with(&echo, env, io::Cursor::new(b"hello and more".to_vec()), &mut out).unwrap();
+        run_with(
+            &echo,
+            env,
+            io::Cursor::new(b"hello and more".to_vec()),
+            &mut out,
+        )
+        .unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(out.starts_with("Status: 201 Made It\r\n"), "{out}");
-        assert!(out.contains("content-length: 52\r\n") || out.contains("Content-Length: 52\r\n"), "{out}");
-        assert!(out.ends_with("\r\n\r\nPOST /cgi-bin/app /a b hello user=alice agent=test/1"), "{out}");
+        assert!(
+            out.contains("content-length: 52\r\n") || out.contains("Content-Length: 52\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("\r\n\r\nPOST /cgi-bin/app /a b hello user=alice agent=test/1"),
+            "{out}"
+        );
     }
 
     #[test]
     fn only_cgi_variables_are_taken() {
-        let environ = environ_from_vars(vars(&[("PATH", "/bin"), ("HOME", "/root")]), io::empty()).unwrap();
+        let environ =
+            environ_from_vars(vars(&[("PATH", "/bin"), ("HOME", "/root")]), io::empty()).unwrap();
         assert_eq!(environ.get("PATH"), None);
         assert_eq!(environ.get("HOME"), None);
     }
 
     #[test]
+    fn remote_addr_without_a_port_is_kept_as_given() {
+        let environ =
+            environ_from_vars(vars(&[("REMOTE_ADDR", "127.0.0.1")]), io::empty()).unwrap();
+        assert_eq!(environ.get("REMOTE_ADDR").as_deref(), Some("127.0.0.1"));
+        assert_eq!(environ.get("REMOTE_PORT"), None);
+        let both = vars(&[("REMOTE_ADDR", "::1"), ("REMOTE_PORT", "4000")]);
+        let environ = environ_from_vars(both, io::empty()).unwrap();
+        assert_eq!(environ.remote_addr(), Some("[::1]:4000".parse().unwrap()));
+    }
+
+    #[test]
     fn a_bad_method_is_a_400() {
         let mut out = Vec::new();
-        run_with(&echo, vars(&[("REQUEST_METHOD", "G E T")]), io::empty(), &mut out).unwrap();
-        assert!(String::from_utf8(out).unwrap().starts_with("Status: 400 Bad Request\r\n"));
+        run_with(
+            &echo,
+            vars(&[("REQUEST_METHOD", "G E T")]),
+            io::empty(),
+            &mut out,
+        )
+        .unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("Status: 400 Bad Request\r\n")
+        );
     }
 }

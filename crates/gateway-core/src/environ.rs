@@ -99,8 +99,7 @@ impl Environ {
 
     /// Take over the parts of an HTTP request: nothing is copied.
     pub fn from_parts(parts: http::request::Parts, input: Input) -> Self {
-        let path_info = match percent_encoding::percent_decode(parts.uri.path().as_bytes()).into()
-        {
+        let path_info = match percent_encoding::percent_decode(parts.uri.path().as_bytes()).into() {
             Cow::Borrowed(_) => None,
             Cow::Owned(decoded) => Some(decoded),
         };
@@ -208,13 +207,18 @@ impl Environ {
 
     /// `CONTENT_TYPE`.
     pub fn content_type(&self) -> Option<&str> {
-        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// `CONTENT_LENGTH`, when it is a valid length (digits only).
     pub fn content_length(&self) -> Option<u64> {
         let value = self.headers.get(header::CONTENT_LENGTH)?.to_str().ok()?;
-        value.bytes().all(|b| b.is_ascii_digit()).then(|| value.parse().ok())?
+        value
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| value.parse().ok())?
     }
 
     // ----- the server and the client -----
@@ -260,16 +264,25 @@ impl Environ {
         if let Some((name, port)) = &self.server {
             return (Cow::Borrowed(name), *port);
         }
+        let from_uri = || {
+            let authority = self.uri.authority()?.as_str();
+            split_authority(
+                authority
+                    .rsplit_once('@')
+                    .map_or(authority, |(_, host)| host),
+            )
+        };
         let authority = self
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.parse::<http::uri::Authority>().ok())
-            .or_else(|| self.uri.authority().cloned());
-        if let Some(a) = authority {
-            let host = a.host().trim_start_matches('[').trim_end_matches(']');
-            let port = a.port_u16().unwrap_or(self.url_scheme.default_port());
-            return (Cow::Owned(host.to_owned()), port);
+            .and_then(split_authority)
+            .or_else(from_uri);
+        if let Some((host, port)) = authority {
+            return (
+                Cow::Borrowed(host),
+                port.unwrap_or(self.url_scheme.default_port()),
+            );
         }
         match self.local_addr {
             Some(addr) => (Cow::Owned(addr.ip().to_string()), addr.port()),
@@ -316,7 +329,8 @@ impl Environ {
 
     /// Set `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
     pub fn set_flags(&mut self, multithread: bool, multiprocess: bool, run_once: bool) {
-        (self.multithread, self.multiprocess, self.run_once) = (multithread, multiprocess, run_once);
+        (self.multithread, self.multiprocess, self.run_once) =
+            (multithread, multiprocess, run_once);
     }
 
     /// Typed values that travel with the request (a verified identity, a
@@ -334,7 +348,10 @@ impl Environ {
 
     /// An extra string variable (`REMOTE_USER`, `AUTH_TYPE`, ...).
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Set an extra string variable. The standard CGI names are computed from
@@ -378,7 +395,7 @@ impl Environ {
             .headers
             .keys()
             .filter(|n| cgi_header_name(n))
-            .map(move |n| (Cow::Owned(http_name(n)), self.header_value(n)));
+            .map(move |n| (http_name(n), self.header_value(n)));
         let host = (!self.headers.contains_key(header::HOST))
             .then(|| self.uri.authority())
             .flatten()
@@ -398,10 +415,13 @@ impl Environ {
             "SCRIPT_NAME" => Some(latin1(self.script_name())),
             "PATH_INFO" => Some(latin1(self.path_info())),
             "QUERY_STRING" => Some(Cow::Borrowed(self.query_string())),
-            "REQUEST_URI" => {
-                Some(Cow::Borrowed(self.uri.path_and_query().map_or("/", |p| p.as_str())))
-            }
-            "CONTENT_TYPE" => self.headers.get(header::CONTENT_TYPE).map(|v| latin1(v.as_bytes())),
+            "REQUEST_URI" => Some(Cow::Borrowed(
+                self.uri.path_and_query().map_or("/", |p| p.as_str()),
+            )),
+            "CONTENT_TYPE" => self
+                .headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| latin1(v.as_bytes())),
             "CONTENT_LENGTH" => self
                 .headers
                 .get(header::CONTENT_LENGTH)
@@ -429,8 +449,16 @@ impl Environ {
         if upper.is_empty() || upper.bytes().any(|b| b == b'-' || b.is_ascii_lowercase()) {
             return None;
         }
-        let lower: String =
-            upper.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect();
+        let lower: String = upper
+            .chars()
+            .map(|c| {
+                if c == '_' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
         let name = HeaderName::from_bytes(lower.as_bytes()).ok()?;
         if !cgi_header_name(&name) {
             return None;
@@ -438,13 +466,17 @@ impl Environ {
         if name == header::HOST && !self.headers.contains_key(header::HOST) {
             return self.uri.authority().map(|a| Cow::Borrowed(a.as_str()));
         }
-        self.headers.contains_key(&name).then(|| self.header_value(&name))
+        self.headers
+            .contains_key(&name)
+            .then(|| self.header_value(&name))
     }
 
     /// All values of a header, joined as CGI does (`; ` for cookies).
     fn header_value(&self, name: &HeaderName) -> Cow<'_, str> {
         let mut values = self.headers.get_all(name).iter();
-        let first = values.next().map_or(Cow::Borrowed(""), |v| latin1(v.as_bytes()));
+        let first = values
+            .next()
+            .map_or(Cow::Borrowed(""), |v| latin1(v.as_bytes()));
         let sep = if name == header::COOKIE { "; " } else { ", " };
         values.fold(first, |mut acc, v| {
             let s = acc.to_mut();
@@ -485,11 +517,87 @@ fn cgi_header_name(name: &HeaderName) -> bool {
     name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !name.as_str().contains('_')
 }
 
-fn http_name(name: &HeaderName) -> String {
-    let mut s = String::with_capacity(5 + name.as_str().len());
-    s.push_str("HTTP_");
-    s.extend(name.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
-    s
+/// `HTTP_<NAME>` for a header: a static name for the common ones (no
+/// allocation for a typical browser request), else built.
+fn http_name(name: &HeaderName) -> Cow<'static, str> {
+    let known = match name.as_str() {
+        "accept" => "HTTP_ACCEPT",
+        "accept-charset" => "HTTP_ACCEPT_CHARSET",
+        "accept-encoding" => "HTTP_ACCEPT_ENCODING",
+        "accept-language" => "HTTP_ACCEPT_LANGUAGE",
+        "authorization" => "HTTP_AUTHORIZATION",
+        "cache-control" => "HTTP_CACHE_CONTROL",
+        "connection" => "HTTP_CONNECTION",
+        "cookie" => "HTTP_COOKIE",
+        "dnt" => "HTTP_DNT",
+        "expect" => "HTTP_EXPECT",
+        "forwarded" => "HTTP_FORWARDED",
+        "host" => "HTTP_HOST",
+        "if-match" => "HTTP_IF_MATCH",
+        "if-modified-since" => "HTTP_IF_MODIFIED_SINCE",
+        "if-none-match" => "HTTP_IF_NONE_MATCH",
+        "if-range" => "HTTP_IF_RANGE",
+        "if-unmodified-since" => "HTTP_IF_UNMODIFIED_SINCE",
+        "origin" => "HTTP_ORIGIN",
+        "pragma" => "HTTP_PRAGMA",
+        "priority" => "HTTP_PRIORITY",
+        "range" => "HTTP_RANGE",
+        "referer" => "HTTP_REFERER",
+        "sec-fetch-dest" => "HTTP_SEC_FETCH_DEST",
+        "sec-fetch-mode" => "HTTP_SEC_FETCH_MODE",
+        "sec-fetch-site" => "HTTP_SEC_FETCH_SITE",
+        "sec-fetch-user" => "HTTP_SEC_FETCH_USER",
+        "upgrade-insecure-requests" => "HTTP_UPGRADE_INSECURE_REQUESTS",
+        "user-agent" => "HTTP_USER_AGENT",
+        "via" => "HTTP_VIA",
+        "x-forwarded-for" => "HTTP_X_FORWARDED_FOR",
+        "x-forwarded-host" => "HTTP_X_FORWARDED_HOST",
+        "x-forwarded-proto" => "HTTP_X_FORWARDED_PROTO",
+        "x-real-ip" => "HTTP_X_REAL_IP",
+        "x-request-id" => "HTTP_X_REQUEST_ID",
+        other => {
+            let mut s = String::with_capacity(5 + other.len());
+            s.push_str("HTTP_");
+            s.extend(other.chars().map(|c| {
+                if c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            }));
+            return Cow::Owned(s);
+        }
+    };
+    Cow::Borrowed(known)
+}
+
+/// Split an authority (`host`, `host:port`, `[v6]:port`) into host and port,
+/// without copying; `None` when it is not one.
+fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]%".contains(&b);
+    if !authority.bytes().all(allowed) {
+        return None;
+    }
+    let port = |p: &str| -> Option<u16> {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, rest) = v6.split_once(']')?;
+            match rest {
+                "" => (host, None),
+                rest => (host, Some(port(rest.strip_prefix(':')?)?)),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, p)) => (host, Some(port(p)?)),
+            None => (authority, None),
+        },
+    };
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// PEP 3333's native string: bytes as ISO-8859-1, so every byte round-trips.
@@ -524,7 +632,11 @@ mod tests {
 
     #[test]
     fn path_info_is_decoded_and_non_utf8_round_trips() {
-        let e = environ(http::Request::get("/a%20b/%FF%00/%2F?x=%20").body(()).unwrap());
+        let e = environ(
+            http::Request::get("/a%20b/%FF%00/%2F?x=%20")
+                .body(())
+                .unwrap(),
+        );
         assert_eq!(e.path_info(), b"/a b/\xff\x00//");
         assert_eq!(e.path_info_str(), None);
         // The native string maps each byte to one char and back.
@@ -532,7 +644,10 @@ mod tests {
         let back: Vec<u8> = native.chars().map(|c| c as u32 as u8).collect();
         assert_eq!(back, e.path_info());
         assert_eq!(e.query_string(), "x=%20");
-        assert_eq!(e.get("REQUEST_URI").as_deref(), Some("/a%20b/%FF%00/%2F?x=%20"));
+        assert_eq!(
+            e.get("REQUEST_URI").as_deref(),
+            Some("/a%20b/%FF%00/%2F?x=%20")
+        );
     }
 
     #[test]
@@ -589,7 +704,12 @@ mod tests {
 
     #[test]
     fn server_name_and_port_come_from_host_then_local_addr() {
-        let mut e = environ(http::Request::get("/").header("Host", "example.com:8080").body(()).unwrap());
+        let mut e = environ(
+            http::Request::get("/")
+                .header("Host", "example.com:8080")
+                .body(())
+                .unwrap(),
+        );
         assert_eq!(e.server(), (Cow::Borrowed("example.com"), 8080));
         e.headers_mut().remove(header::HOST);
         e.set_local_addr(Some("127.0.0.1:9000".parse().unwrap()));
@@ -615,17 +735,117 @@ mod tests {
     #[test]
     fn an_invalid_content_length_is_not_shown() {
         for bad in ["abc", "-1", "+1", ""] {
-            let e = environ(http::Request::post("/").header("Content-Length", bad).body(()).unwrap());
+            let e = environ(
+                http::Request::post("/")
+                    .header("Content-Length", bad)
+                    .body(())
+                    .unwrap(),
+            );
             assert_eq!(e.get("CONTENT_LENGTH"), None, "{bad:?}");
             assert_eq!(e.content_length(), None, "{bad:?}");
         }
     }
 
     #[test]
+    fn server_name_from_odd_hosts() {
+        let host = |h: &str| {
+            let e = environ(http::Request::get("/").header("Host", h).body(()).unwrap());
+            let (name, port) = e.server();
+            (name.into_owned(), port)
+        };
+        assert_eq!(host("[::1]:8443"), ("::1".to_owned(), 8443));
+        assert_eq!(host("[::1]"), ("::1".to_owned(), 80));
+        assert_eq!(host("example.com"), ("example.com".to_owned(), 80));
+        // not an authority: the local address, else localhost
+        for bad in ["a b", "host:x", "host:99999", "", "user@host", "[::1"] {
+            assert_eq!(host(bad), ("localhost".to_owned(), 80), "{bad:?}");
+        }
+        let e = environ(
+            http::Request::get("http://u:p@h.example:81/")
+                .body(())
+                .unwrap(),
+        );
+        assert_eq!(e.server(), (Cow::Borrowed("h.example"), 81));
+    }
+
+    #[test]
+    fn the_static_http_names_are_the_computed_ones() {
+        for name in [
+            "accept",
+            "accept-charset",
+            "accept-encoding",
+            "accept-language",
+            "authorization",
+            "cache-control",
+            "connection",
+            "cookie",
+            "dnt",
+            "expect",
+            "forwarded",
+            "host",
+            "if-match",
+            "if-modified-since",
+            "if-none-match",
+            "if-range",
+            "if-unmodified-since",
+            "origin",
+            "pragma",
+            "priority",
+            "range",
+            "referer",
+            "sec-fetch-dest",
+            "sec-fetch-mode",
+            "sec-fetch-site",
+            "sec-fetch-user",
+            "upgrade-insecure-requests",
+            "user-agent",
+            "via",
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-real-ip",
+            "x-request-id",
+        ] {
+            let computed = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+            let name = HeaderName::from_static(name);
+            assert!(matches!(http_name(&name), Cow::Borrowed(_)), "{name}");
+            assert_eq!(http_name(&name), computed);
+        }
+    }
+
+    #[test]
+    fn every_header_has_its_http_name() {
+        let e = environ(
+            http::Request::get("/")
+                .header("User-Agent", "a")
+                .header("X-Custom-Thing", "b")
+                .header("Sec-Fetch-Mode", "c")
+                .body(())
+                .unwrap(),
+        );
+        let names: Vec<_> = e
+            .vars()
+            .map(|(k, _)| k.into_owned())
+            .filter(|k| k.starts_with("HTTP_"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "HTTP_USER_AGENT",
+                "HTTP_X_CUSTOM_THING",
+                "HTTP_SEC_FETCH_MODE"
+            ]
+        );
+    }
+
+    #[test]
     fn protocol_names() {
         let mut req = http::Request::get("/").body(()).unwrap();
         *req.version_mut() = Version::HTTP_2;
-        assert_eq!(environ(req).get("SERVER_PROTOCOL").as_deref(), Some("HTTP/2"));
+        assert_eq!(
+            environ(req).get("SERVER_PROTOCOL").as_deref(),
+            Some("HTTP/2")
+        );
     }
 
     #[test]

@@ -34,12 +34,18 @@ pub struct Errors {
 impl Errors {
     /// Lines become `tracing` events at `ERROR` on target `gateway::errors`.
     pub const fn to_tracing() -> Self {
-        Errors { sink: None, partial: Vec::new() }
+        Errors {
+            sink: None,
+            partial: Vec::new(),
+        }
     }
 
     /// Lines go to `sink`, one call each, without the newline.
     pub fn to_fn(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Errors { sink: Some(Arc::new(sink)), partial: Vec::new() }
+        Errors {
+            sink: Some(Arc::new(sink)),
+            partial: Vec::new(),
+        }
     }
 
     /// Write one whole line (or several, split at newlines).
@@ -97,7 +103,10 @@ impl Drop for Errors {
 /// A clone shares the sink, not the partial line.
 impl Clone for Errors {
     fn clone(&self) -> Self {
-        Errors { sink: self.sink.clone(), partial: Vec::new() }
+        Errors {
+            sink: self.sink.clone(),
+            partial: Vec::new(),
+        }
     }
 }
 
@@ -123,7 +132,10 @@ mod tests {
     fn capture() -> (Errors, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        (Errors::to_fn(move |l| sink.lock().unwrap().push(l.to_owned())), seen)
+        (
+            Errors::to_fn(move |l| sink.lock().unwrap().push(l.to_owned())),
+            seen,
+        )
     }
 
     #[test]

@@ -24,8 +24,8 @@
 
 use std::borrow::Cow;
 
-use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
+use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
 use crate::Error;
 
@@ -43,7 +43,11 @@ pub struct Head {
 impl Head {
     /// A head with a status and no headers.
     pub fn new(status: StatusCode) -> Self {
-        Head { status, reason: None, headers: HeaderMap::new() }
+        Head {
+            status,
+            reason: None,
+            headers: HeaderMap::new(),
+        }
     }
 
     /// Parse and check a status and headers by the rules of `start_response`.
@@ -51,7 +55,11 @@ impl Head {
         let (status, reason) = status.into_status()?;
         let mut map = HeaderMap::new();
         headers.into_headers(&mut map)?;
-        let head = Head { status, reason, headers: map };
+        let head = Head {
+            status,
+            reason,
+            headers: map,
+        };
         head.content_length()?;
         Ok(head)
     }
@@ -61,12 +69,17 @@ impl Head {
     pub fn content_length(&self) -> Result<Option<u64>, Error> {
         let mut found = None;
         for value in self.headers.get_all(CONTENT_LENGTH) {
-            let bad = || Error::InvalidHeaderValue { name: CONTENT_LENGTH.as_str().to_owned() };
+            let bad = || Error::InvalidHeaderValue {
+                name: CONTENT_LENGTH.as_str().to_owned(),
+            };
             let digits = value.as_bytes();
             if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                 return Err(bad());
             }
-            let n: u64 = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok()).ok_or_else(bad)?;
+            let n: u64 = std::str::from_utf8(digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .ok_or_else(bad)?;
             if found.is_some_and(|f| f != n) {
                 return Err(bad());
             }
@@ -125,7 +138,9 @@ impl IntoStatus for &String {
 }
 
 fn parse_status(status: &str) -> Result<(StatusCode, &str), Error> {
-    let invalid = || Error::InvalidStatus { status: status.to_owned() };
+    let invalid = || Error::InvalidStatus {
+        status: status.to_owned(),
+    };
     let b = status.as_bytes();
     if b.len() < 5 || !b[..3].iter().all(u8::is_ascii_digit) || b[3] != b' ' {
         return Err(invalid());
@@ -160,8 +175,9 @@ impl IntoHeaderName for &HeaderName {
 
 impl IntoHeaderName for &str {
     fn into_header_name(self) -> Result<HeaderName, Error> {
-        HeaderName::from_bytes(self.as_bytes())
-            .map_err(|_| Error::InvalidHeaderName { name: self.to_owned() })
+        HeaderName::from_bytes(self.as_bytes()).map_err(|_| Error::InvalidHeaderName {
+            name: self.to_owned(),
+        })
     }
 }
 
@@ -178,7 +194,9 @@ pub trait IntoHeaderValue {
 }
 
 fn bad_value(name: &HeaderName) -> Error {
-    Error::InvalidHeaderValue { name: name.as_str().to_owned() }
+    Error::InvalidHeaderValue {
+        name: name.as_str().to_owned(),
+    }
 }
 
 impl IntoHeaderValue for HeaderValue {
@@ -339,10 +357,14 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// gateway would read it as the status line).
 fn check_name(name: &HeaderName) -> Result<(), Error> {
     if is_hop_by_hop(name) {
-        return Err(Error::HopByHopHeader { name: name.as_str().to_owned() });
+        return Err(Error::HopByHopHeader {
+            name: name.as_str().to_owned(),
+        });
     }
     if name.as_str() == "status" {
-        return Err(Error::InvalidHeaderName { name: "Status".to_owned() });
+        return Err(Error::InvalidHeaderName {
+            name: "Status".to_owned(),
+        });
     }
     Ok(())
 }
@@ -359,7 +381,9 @@ mod tests {
     fn status_must_be_three_digits_space_reason() {
         assert!(status("200 OK").is_ok());
         assert!(status("599 Custom Thing").is_ok());
-        for bad in ["200", "200 ", "200OK", "20 OK", "2000 OK", "abc OK", "200  ", "099 Low"] {
+        for bad in [
+            "200", "200 ", "200OK", "20 OK", "2000 OK", "abc OK", "200  ", "099 Low",
+        ] {
             assert!(
                 matches!(status(bad), Err(Error::InvalidStatus { .. })),
                 "{bad:?} must be refused"
@@ -371,7 +395,10 @@ mod tests {
     fn status_reason_has_no_control_bytes() {
         assert!(status("200 O\tK").is_ok());
         for bad in ["200 OK\r\nX: y", "200 OK\n", "200 O\0K", "200 OK\x7f"] {
-            assert!(matches!(status(bad), Err(Error::InvalidStatus { .. })), "{bad:?}");
+            assert!(
+                matches!(status(bad), Err(Error::InvalidStatus { .. })),
+                "{bad:?}"
+            );
         }
     }
 
@@ -395,7 +422,10 @@ mod tests {
         assert!(Head::parse("200 OK", [("X-A", "a\tb")]).is_ok());
         for bad in ["a\rb", "a\nb", "a\0b", "a\x01b", "a\x7fb"] {
             let r = Head::parse("200 OK", [("X-A", bad)]);
-            assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{bad:?}");
+            assert!(
+                matches!(r, Err(Error::InvalidHeaderValue { .. })),
+                "{bad:?}"
+            );
         }
     }
 
@@ -407,7 +437,10 @@ mod tests {
         assert_eq!(owned.headers["x-name"].as_bytes(), b"\xff");
         for beyond in ["€", "日本"] {
             let r = Head::parse("200 OK", [("X-Name", beyond)]);
-            assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{beyond:?}");
+            assert!(
+                matches!(r, Err(Error::InvalidHeaderValue { .. })),
+                "{beyond:?}"
+            );
         }
     }
 
@@ -415,24 +448,41 @@ mod tests {
     fn content_length_is_one_decimal_number() {
         for bad in ["", "x", "-1", "+1", "1.0", " 1", "99999999999999999999999"] {
             let r = Head::parse("200 OK", [("Content-Length", bad)]);
-            assert!(matches!(r, Err(Error::InvalidHeaderValue { .. })), "{bad:?}");
+            assert!(
+                matches!(r, Err(Error::InvalidHeaderValue { .. })),
+                "{bad:?}"
+            );
         }
         let r = Head::parse("200 OK", [("Content-Length", "1"), ("Content-Length", "2")]);
         assert!(r.is_err());
-        let head = Head::parse("200 OK", [("Content-Length", "7"), ("Content-Length", "7")]).unwrap();
+        let head =
+            Head::parse("200 OK", [("Content-Length", "7"), ("Content-Length", "7")]).unwrap();
         assert_eq!(head.content_length().unwrap(), Some(7));
-        assert_eq!(Head::parse("200 OK", ()).unwrap().content_length().unwrap(), None);
+        assert_eq!(
+            Head::parse("200 OK", ()).unwrap().content_length().unwrap(),
+            None
+        );
     }
 
     #[test]
     fn hop_by_hop_headers_are_refused() {
-        for name in ["Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "TE", "Trailer"] {
+        for name in [
+            "Connection",
+            "Keep-Alive",
+            "Transfer-Encoding",
+            "Upgrade",
+            "TE",
+            "Trailer",
+        ] {
             let r = Head::parse("200 OK", [(name, "x")]);
             assert!(matches!(r, Err(Error::HopByHopHeader { .. })), "{name}");
         }
         let mut map = HeaderMap::new();
         map.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-        assert!(matches!(Head::parse("200 OK", map), Err(Error::HopByHopHeader { .. })));
+        assert!(matches!(
+            Head::parse("200 OK", map),
+            Err(Error::HopByHopHeader { .. })
+        ));
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub struct Input {
 
 enum Src {
     Bytes(Bytes),
-    Reader { reader: BufReader<Limited>, remaining: Option<u64> },
+    Reader {
+        reader: BufReader<Limited>,
+        remaining: Option<u64>,
+    },
 }
 
 /// A reader cut at a length, if one is given.
@@ -62,20 +65,32 @@ impl Read for Limited {
 impl Input {
     /// No body.
     pub fn empty() -> Self {
-        Input { src: Src::Bytes(Bytes::new()) }
+        Input {
+            src: Src::Bytes(Bytes::new()),
+        }
     }
 
     /// A body already in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Input { src: Src::Bytes(bytes.into()) }
+        Input {
+            src: Src::Bytes(bytes.into()),
+        }
     }
 
     /// A streaming body: read from `reader`, never past `content_length` when
     /// it is given, else until EOF.
     pub fn from_reader(reader: impl Read + Send + 'static, content_length: Option<u64>) -> Self {
-        let limited = Limited { inner: Box::new(reader), left: content_length };
+        let limited = Limited {
+            inner: Box::new(reader),
+            left: content_length,
+        };
         let reader = BufReader::with_capacity(BUFFER, limited);
-        Input { src: Src::Reader { reader, remaining: content_length } }
+        Input {
+            src: Src::Reader {
+                reader,
+                remaining: content_length,
+            },
+        }
     }
 
     /// The bytes left to read, where known.
@@ -109,7 +124,10 @@ impl Input {
 }
 
 fn too_large(limit: usize) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("request body over {limit} bytes"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("request body over {limit} bytes"),
+    )
 }
 
 impl Read for Input {
@@ -160,7 +178,9 @@ impl Default for Input {
 
 impl fmt::Debug for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Input").field("remaining", &self.remaining()).finish_non_exhaustive()
+        f.debug_struct("Input")
+            .field("remaining", &self.remaining())
+            .finish_non_exhaustive()
     }
 }
 

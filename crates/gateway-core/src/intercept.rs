@@ -40,7 +40,10 @@ use crate::{Error, Head};
 /// A middleware's view of the response as it goes out. See the module docs.
 pub trait Intercept: Send + 'static {
     /// The head is final as far as the inner app goes; change it here.
-    /// `len` is the body's exact length when the app declared it.
+    /// `len` is the body's exact length when the app declared it
+    /// ([`Body::with_len`](crate::Body::with_len), a file); the head then
+    /// holds it as `Content-Length` too, so an interceptor that changes the
+    /// body's length removes that header.
     fn head(&mut self, head: &mut Head, len: Option<u64>) -> Result<(), Error> {
         let _ = (head, len);
         Ok(())

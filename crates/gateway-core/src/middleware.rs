@@ -80,14 +80,21 @@ pub struct Stack<M = Identity> {
 impl Stack<Identity> {
     /// An empty stack.
     pub fn new() -> Self {
-        Stack { middleware: Identity }
+        Stack {
+            middleware: Identity,
+        }
     }
 }
 
 impl<M> Stack<M> {
     /// Add a middleware inside those already added.
     pub fn with<N>(self, middleware: N) -> Stack<Chain<N, M>> {
-        Stack { middleware: Chain { inner: middleware, outer: self.middleware } }
+        Stack {
+            middleware: Chain {
+                inner: middleware,
+                outer: self.middleware,
+            },
+        }
     }
 
     /// Add a middleware only when `Some`.
@@ -189,7 +196,10 @@ where
 {
     type App = FromFnApp<F, A>;
     fn wrap(&self, app: A) -> Self::App {
-        FromFnApp { f: self.f.clone(), app }
+        FromFnApp {
+            f: self.f.clone(),
+            app,
+        }
     }
 }
 
@@ -227,18 +237,22 @@ mod tests {
     ) -> FromFn<
         impl Fn(Environ, StartResponse, Next<'_>) -> Result<Body, Error> + Clone + Send + Sync + 'static,
     > {
-        middleware_fn(move |mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-            let trail = format!("{}{name}", environ.var("X_TRAIL").unwrap_or(""));
-            environ.set_var("X_TRAIL", trail);
-            next.call(environ, sr)
-        })
+        middleware_fn(
+            move |mut environ: Environ, sr: StartResponse, next: Next<'_>| {
+                let trail = format!("{}{name}", environ.var("X_TRAIL").unwrap_or(""));
+                environ.set_var("X_TRAIL", trail);
+                next.call(environ, sr)
+            },
+        )
     }
 
     fn echo_trail() -> crate::BoxApp {
-        crate::BoxApp::new(|environ: Environ, sr: StartResponse| -> Result<Body, Error> {
-            sr.start("200 OK", ())?;
-            Ok(Body::from(environ.var("X_TRAIL").unwrap_or("").to_owned()))
-        })
+        crate::BoxApp::new(
+            |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
+                sr.start("200 OK", ())?;
+                Ok(Body::from(environ.var("X_TRAIL").unwrap_or("").to_owned()))
+            },
+        )
     }
 
     #[test]
@@ -252,7 +266,11 @@ mod tests {
     fn optional_middleware() {
         let on = Stack::new().with_option(Some(mark("x"))).wrap(echo_trail());
         assert_eq!(Client::new(on).get("/").send().text(), "x");
-        let off = Stack::new().with_option(None::<FromFn<fn(Environ, StartResponse, Next<'_>) -> Result<Body, Error>>>).wrap(echo_trail());
+        let off = Stack::new()
+            .with_option(
+                None::<FromFn<fn(Environ, StartResponse, Next<'_>) -> Result<Body, Error>>>,
+            )
+            .wrap(echo_trail());
         assert_eq!(Client::new(off).get("/").send().text(), "");
     }
 }

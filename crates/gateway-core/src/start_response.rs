@@ -56,7 +56,9 @@ impl Slot {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while the lock was held leaves nothing half-written that
         // matters more than serving the rest of the request: go on.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Take what `write` queued, if anything (no lock when nothing was written).
@@ -93,7 +95,11 @@ impl StartResponse {
     }
 
     /// Set the status and headers. Returns the legacy `write` callable.
-    pub fn start(&self, status: impl IntoStatus, headers: impl IntoHeaders) -> Result<Writer, Error> {
+    pub fn start(
+        &self,
+        status: impl IntoStatus,
+        headers: impl IntoHeaders,
+    ) -> Result<Writer, Error> {
         let head = Head::parse(status, headers)?;
         let mut state = self.slot.lock();
         if state.started {
@@ -102,7 +108,9 @@ impl StartResponse {
         state.started = true;
         state.head = Some(head);
         drop(state);
-        Ok(Writer { slot: self.slot.clone() })
+        Ok(Writer {
+            slot: self.slot.clone(),
+        })
     }
 
     /// `start_response(status, headers, exc_info)`: the app hit `error` and
@@ -130,7 +138,9 @@ impl StartResponse {
         state.head = Some(head);
         state.written.clear();
         self.slot.written.store(false, Ordering::Release);
-        Ok(Writer { slot: self.slot.clone() })
+        Ok(Writer {
+            slot: self.slot.clone(),
+        })
     }
 
     /// `true` once `start_response` has been called.
@@ -215,7 +225,10 @@ mod tests {
     fn second_call_without_exc_info_is_an_error() {
         let (sr, slot) = StartResponse::new();
         sr.start("200 OK", ()).unwrap();
-        assert!(matches!(sr.start("500 Oops", ()), Err(Error::AlreadyStarted)));
+        assert!(matches!(
+            sr.start("500 Oops", ()),
+            Err(Error::AlreadyStarted)
+        ));
         assert_eq!(slot.lock().head.as_ref().unwrap().status, StatusCode::OK);
     }
 
@@ -223,7 +236,8 @@ mod tests {
     fn exc_info_before_the_head_is_sent_replaces_it() {
         let (sr, slot) = StartResponse::new();
         sr.start("200 OK", [("X-Old", "1")]).unwrap();
-        sr.start_with_error("503 Busy", [("X-New", "1")], Error::msg("db down")).unwrap();
+        sr.start_with_error("503 Busy", [("X-New", "1")], Error::msg("db down"))
+            .unwrap();
         let state = slot.lock();
         let head = state.head.as_ref().unwrap();
         assert_eq!(head.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -235,14 +249,17 @@ mod tests {
         let (sr, slot) = StartResponse::new();
         sr.start("200 OK", ()).unwrap();
         slot.lock().head_sent = true;
-        let err = sr.start_with_error("500 Oops", (), Error::msg("the original")).unwrap_err();
+        let err = sr
+            .start_with_error("500 Oops", (), Error::msg("the original"))
+            .unwrap_err();
         assert_eq!(err.to_string(), "the original");
     }
 
     #[test]
     fn exc_info_without_a_previous_call_is_a_first_call() {
         let (sr, slot) = StartResponse::new();
-        sr.start_with_error("500 Oops", (), Error::msg("x")).unwrap();
+        sr.start_with_error("500 Oops", (), Error::msg("x"))
+            .unwrap();
         assert!(slot.lock().started);
     }
 

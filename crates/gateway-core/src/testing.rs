@@ -33,7 +33,10 @@ pub struct Client<A> {
 impl<A: App> Client<A> {
     /// A client for `app`.
     pub fn new(app: A) -> Self {
-        Client { app, handler: Handler::new() }
+        Client {
+            app,
+            handler: Handler::new(),
+        }
     }
 
     /// The app under test.
@@ -127,11 +130,13 @@ impl<A: App> TestRequest<'_, A> {
         parts.uri = uri;
         parts.version = self.version;
         let input = if self.chunked {
-            self.headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+            self.headers
+                .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
             Input::from_reader(std::io::Cursor::new(self.body), None)
         } else {
             if !self.body.is_empty() {
-                self.headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+                self.headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
             }
             Input::from_bytes(self.body)
         };
@@ -156,7 +161,9 @@ impl<A: App> TestRequest<'_, A> {
         let response = self.run();
         let mut headers = response.head.headers.clone();
         if let Some(len) = response.body.content_length() {
-            headers.entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(len));
+            headers
+                .entry(CONTENT_LENGTH)
+                .or_insert_with(|| HeaderValue::from(len));
         }
         let status = response.head.status;
         let reason = response.head.reason().to_owned();
@@ -172,7 +179,14 @@ impl<A: App> TestRequest<'_, A> {
                 Err(e) => aborted = Some(e),
             }
         }
-        TestResponse { status, reason, headers, body: body.into(), chunks, aborted }
+        TestResponse {
+            status,
+            reason,
+            headers,
+            body: body.into(),
+            chunks,
+            aborted,
+        }
     }
 }
 

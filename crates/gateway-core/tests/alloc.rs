@@ -11,8 +11,7 @@
 //! Run with `--nocapture` to see the figures.
 
 use gateway_core::{
-    App, Body, Environ, Error, Handler, Head, Middleware, Next, Stack, StartResponse,
-    middleware_fn,
+    App, Body, Environ, Error, Handler, Head, Middleware, Next, Stack, StartResponse, middleware_fn,
 };
 use http::header::{CONTENT_TYPE, HeaderValue};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -56,7 +55,10 @@ fn bare(_: Environ, sr: StartResponse) -> Result<Body, Error> {
 
 /// Hello, with a Content-Type: the app's own HeaderMap is counted too.
 fn hello(_: Environ, sr: StartResponse) -> Result<Body, Error> {
-    sr.start(http::StatusCode::OK, [(CONTENT_TYPE, HeaderValue::from_static("text/plain"))])?;
+    sr.start(
+        http::StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+    )?;
     Ok(Body::from("Hello, World!"))
 }
 
@@ -100,8 +102,14 @@ fn the_handler_allocates_only_its_slot() {
     let parts = || {
         let request = http::Request::get("/search?q=rust&page=2")
             .header("Host", "example.com")
-            .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
-            .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .header(
+                "User-Agent",
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            )
+            .header(
+                "Accept",
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
             .header("Accept-Language", "en-US,en;q=0.5")
             .header("Accept-Encoding", "gzip, deflate, br")
             .header("Connection", "keep-alive")
@@ -111,8 +119,9 @@ fn the_handler_allocates_only_its_slot() {
             .unwrap();
         request.into_parts().0
     };
-    let from_parts =
-        per_call(parts, |parts| drop(Environ::from_parts(parts, gateway_core::Input::empty())));
+    let from_parts = per_call(parts, |parts| {
+        drop(Environ::from_parts(parts, gateway_core::Input::empty()))
+    });
     let encoded = per_call(
         || {
             let mut p = parts();
@@ -131,10 +140,23 @@ fn the_handler_allocates_only_its_slot() {
     println!("  Environ::from_parts, 8 headers, plain path:  {from_parts}");
     println!("  Environ::from_parts, percent-encoded path:   {encoded}");
 
-    assert!(handler_own <= 1, "the Handler allocates {handler_own} times per request");
-    assert_eq!(with_head, handler_own + head_map, "nothing but the app's head on top");
-    assert_eq!(through_fn, handler_own, "middleware_fn pass-through allocates");
-    assert_eq!(through_struct, handler_own, "Middleware pass-through allocates");
+    assert!(
+        handler_own <= 1,
+        "the Handler allocates {handler_own} times per request"
+    );
+    assert_eq!(
+        with_head,
+        handler_own + head_map,
+        "nothing but the app's head on top"
+    );
+    assert_eq!(
+        through_fn, handler_own,
+        "middleware_fn pass-through allocates"
+    );
+    assert_eq!(
+        through_struct, handler_own,
+        "Middleware pass-through allocates"
+    );
     assert_eq!(from_parts, 0, "the environ moves the request in");
     assert!(encoded <= 1, "a percent-encoded path is decoded once");
 }

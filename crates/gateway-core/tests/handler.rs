@@ -67,6 +67,9 @@ fn text(chunks: &[Bytes]) -> String {
     String::from_utf8(chunks.concat()).unwrap()
 }
 
+/// What a probed body yields: a chunk, or `Err("panic")` / `Err(message)`.
+type Items = Vec<Result<&'static str, &'static str>>;
+
 /// A body that counts its pulls and records its close.
 #[derive(Clone, Default)]
 struct Probe {
@@ -75,8 +78,11 @@ struct Probe {
 }
 
 impl Probe {
-    fn body(&self, items: Vec<Result<&'static str, &'static str>>) -> Body {
-        Body::try_iter(Probed { probe: self.clone(), items: items.into_iter() })
+    fn body(&self, items: Items) -> Body {
+        Body::try_iter(Probed {
+            probe: self.clone(),
+            items: items.into_iter(),
+        })
     }
     fn pulls(&self) -> usize {
         self.pulls.load(Ordering::SeqCst)
@@ -139,12 +145,14 @@ fn the_head_is_not_final_until_the_first_non_empty_chunk() {
 fn start_response_may_be_called_in_the_first_next() {
     let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
         let mut sr = Some(sr);
-        Ok(Body::try_iter(["lazy", " body"].into_iter().map(move |chunk| {
-            if let Some(sr) = sr.take() {
-                sr.start("201 Created", [("Content-Type", "text/plain")])?;
-            }
-            Ok::<_, Error>(chunk)
-        })))
+        Ok(Body::try_iter(["lazy", " body"].into_iter().map(
+            move |chunk| {
+                if let Some(sr) = sr.take() {
+                    sr.start("201 Created", [("Content-Type", "text/plain")])?;
+                }
+                Ok::<_, Error>(chunk)
+            },
+        )))
     };
     let (mut response, _) = run(&app);
     assert_eq!(response.head.status, StatusCode::CREATED);
@@ -206,7 +214,9 @@ fn write_after_the_response_is_closed_is_client_gone() {
     };
     let (mut response, _) = run(&app);
     let write = kept.lock().unwrap().take().unwrap();
-    write.write("still open").unwrap_or_else(|e| panic!("open until the end: {e}"));
+    write
+        .write("still open")
+        .unwrap_or_else(|e| panic!("open until the end: {e}"));
     drain(&mut response);
     assert!(matches!(write.write("too late"), Err(Error::ClientGone)));
 }
@@ -238,7 +248,7 @@ fn exc_info_after_the_head_re_raises_the_original_error() {
                 1 => Some(Ok(Bytes::from_static(b"head is out"))),
                 2 => {
                     let err = sr.start_with_error("500 Oops", (), Error::msg("the original"));
-                    let err = err.err().expect("a re-raise, not a new head");
+                    let err = err.expect_err("a re-raise, not a new head");
                     *s.lock().unwrap() = Some(err.to_string());
                     Some(Err(err))
                 }
@@ -304,8 +314,38 @@ fn a_declared_body_length_becomes_the_content_length() {
 }
 
 #[test]
+fn a_file_larger_than_one_block_keeps_its_whole_length() {
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let copy = data.clone();
+    let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+        sr.start("200 OK", ())?;
+        let reader = std::io::Cursor::new(copy.clone());
+        Ok(Body::reader(reader, 64 * 1024).with_len(150_000))
+    };
+    let (mut response, log) = run(&app);
+    assert_eq!(response.head.headers["content-length"], "150000");
+    assert_eq!(response.body.content_length(), Some(150_000));
+    assert_eq!(drain_ok(&mut response).concat(), data);
+    assert!(log.lines().is_empty(), "{:?}", log.lines());
+}
+
+#[test]
+fn a_small_file_is_a_whole_body() {
+    let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+        sr.start("200 OK", ())?;
+        Ok(Body::reader(std::io::Cursor::new(b"tiny file".to_vec()), 64 * 1024).with_len(9))
+    };
+    let (mut response, _) = run(&app);
+    assert_eq!(response.body.content_length(), Some(9));
+    assert_eq!(drain_ok(&mut response), [Bytes::from_static(b"tiny file")]);
+}
+
+#[test]
 fn an_overrun_is_cut_logged_and_the_body_not_pulled_further() {
-    for (chunks, cut) in [(vec![Ok("abcdef"), Ok("ghi")], vec!["abc"]), (vec![Ok("ab"), Ok("cdef"), Ok("g")], vec!["ab", "c"])] {
+    for (chunks, cut) in [
+        (vec![Ok("abcdef"), Ok("ghi")], vec!["abc"]),
+        (vec![Ok("ab"), Ok("cdef"), Ok("g")], vec!["ab", "c"]),
+    ] {
         let probe = Probe::default();
         let p = probe.clone();
         let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
@@ -319,7 +359,11 @@ fn an_overrun_is_cut_logged_and_the_body_not_pulled_further() {
         assert_eq!(got, cut);
         assert_eq!(probe.pulls(), cut.len(), "not pulled past the length");
         assert!(probe.closed());
-        assert!(log.contains("overran its Content-Length of 3 bytes"), "{:?}", log.lines());
+        assert!(
+            log.contains("overran its Content-Length of 3 bytes"),
+            "{:?}",
+            log.lines()
+        );
     }
 }
 
@@ -332,7 +376,13 @@ fn an_underrun_is_an_error_at_the_end() {
     let (mut response, log) = run(&app);
     let (chunks, aborted) = drain(&mut response);
     assert_eq!(text(&chunks), "abcde");
-    assert!(matches!(aborted, Some(Error::ContentLengthUnderrun { declared: 10, sent: 5 })));
+    assert!(matches!(
+        aborted,
+        Some(Error::ContentLengthUnderrun {
+            declared: 10,
+            sent: 5
+        })
+    ));
     assert!(log.contains("after 5 of the 10 bytes"));
 }
 
@@ -354,20 +404,84 @@ fn content_length_zero_goes_without_pulling_the_body() {
 #[test]
 fn bodies_of_head_1xx_204_205_304_are_stripped_with_the_right_framing() {
     // (method, status, app's Content-Length, body) -> (length, Content-Length header)
-    type Case = (Method, &'static str, Option<&'static str>, fn() -> Body, Option<u64>, Option<&'static str>);
+    type Case = (
+        Method,
+        &'static str,
+        Option<&'static str>,
+        fn() -> Body,
+        Option<u64>,
+        Option<&'static str>,
+    );
     let cases: [Case; 8] = [
-        (Method::HEAD, "200 OK", None, || Body::from("a GET's body"), Some(12), None),
-        (Method::HEAD, "200 OK", Some("12"), || Body::iter(["a GET's", " body"]), Some(12), Some("12")),
-        (Method::HEAD, "200 OK", None, || Body::iter(["ab"]).with_len(2), Some(2), Some("2")),
-        (Method::GET, "204 No Content", Some("5"), || Body::from("nope!"), None, None),
-        (Method::GET, "103 Early Hints", Some("5"), || Body::from("nope!"), None, None),
-        (Method::GET, "205 Reset Content", Some("5"), || Body::from("nope!"), Some(0), None),
-        (Method::GET, "304 Not Modified", Some("1234"), || Body::from("nope!"), Some(1234), Some("1234")),
-        (Method::GET, "304 Not Modified", None, || Body::from("nope!"), None, None),
+        (
+            Method::HEAD,
+            "200 OK",
+            None,
+            || Body::from("a GET's body"),
+            Some(12),
+            None,
+        ),
+        (
+            Method::HEAD,
+            "200 OK",
+            Some("12"),
+            || Body::iter(["a GET's", " body"]),
+            Some(12),
+            Some("12"),
+        ),
+        (
+            Method::HEAD,
+            "200 OK",
+            None,
+            || Body::iter(["ab"]).with_len(2),
+            Some(2),
+            Some("2"),
+        ),
+        (
+            Method::GET,
+            "204 No Content",
+            Some("5"),
+            || Body::from("nope!"),
+            None,
+            None,
+        ),
+        (
+            Method::GET,
+            "103 Early Hints",
+            Some("5"),
+            || Body::from("nope!"),
+            None,
+            None,
+        ),
+        (
+            Method::GET,
+            "205 Reset Content",
+            Some("5"),
+            || Body::from("nope!"),
+            Some(0),
+            None,
+        ),
+        (
+            Method::GET,
+            "304 Not Modified",
+            Some("1234"),
+            || Body::from("nope!"),
+            Some(1234),
+            Some("1234"),
+        ),
+        (
+            Method::GET,
+            "304 Not Modified",
+            None,
+            || Body::from("nope!"),
+            None,
+            None,
+        ),
     ];
     for (method, status, length, body, want_len, want_header) in cases {
         let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
-            let headers: Vec<(&str, &str)> = length.iter().map(|l| ("Content-Length", *l)).collect();
+            let headers: Vec<(&str, &str)> =
+                length.iter().map(|l| ("Content-Length", *l)).collect();
             sr.start(status, headers)?;
             Ok(body())
         };
@@ -375,7 +489,11 @@ fn bodies_of_head_1xx_204_205_304_are_stripped_with_the_right_framing() {
         let case = format!("{method} {status}");
         assert_eq!(response.head.status.as_str(), &status[..3], "{case}");
         assert_eq!(response.body.content_length(), want_len, "{case}");
-        let header = response.head.headers.get("content-length").map(|v| v.to_str().unwrap());
+        let header = response
+            .head
+            .headers
+            .get("content-length")
+            .map(|v| v.to_str().unwrap());
         assert_eq!(header, want_header, "{case}");
         assert_eq!(drain_ok(&mut response), Vec::<Bytes>::new(), "{case}");
         assert!(log.lines().is_empty(), "{case}: {:?}", log.lines());
@@ -390,7 +508,11 @@ fn an_invalid_content_length_is_a_500() {
             Ok(Body::from("x"))
         };
         let (mut response, log) = run(&app);
-        assert_eq!(response.head.status, StatusCode::INTERNAL_SERVER_ERROR, "{bad:?}");
+        assert_eq!(
+            response.head.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{bad:?}"
+        );
         assert_eq!(text(&drain(&mut response).0), "Internal Server Error\n");
         assert!(log.contains("content-length"), "{bad:?}: {:?}", log.lines());
     }
@@ -403,7 +525,8 @@ fn an_invalid_content_length_is_a_500() {
     struct BadLength;
     impl Intercept for BadLength {
         fn head(&mut self, head: &mut Head, _: Option<u64>) -> Result<(), Error> {
-            head.headers.insert("content-length", http::HeaderValue::from_static("x"));
+            head.headers
+                .insert("content-length", http::HeaderValue::from_static("x"));
             Ok(())
         }
     }
@@ -412,7 +535,10 @@ fn an_invalid_content_length_is_a_500() {
         sr.start("200 OK", ())?;
         Ok(Body::iter(["a", "b"]))
     };
-    assert_eq!(run(&intercepted).0.head.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        run(&intercepted).0.head.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
 }
 
 #[test]
@@ -422,7 +548,15 @@ fn repeated_equal_content_lengths_go_out_once() {
         Ok(Body::from("x"))
     };
     let (response, _) = run(&app);
-    assert_eq!(response.head.headers.get_all("content-length").iter().count(), 1);
+    assert_eq!(
+        response
+            .head
+            .headers
+            .get_all("content-length")
+            .iter()
+            .count(),
+        1
+    );
 }
 
 // ----- errors and panics -----
@@ -430,34 +564,73 @@ fn repeated_equal_content_lengths_go_out_once() {
 #[test]
 fn an_error_or_panic_before_the_head_is_a_500_and_logged() {
     let failing: [(&str, Box<dyn gateway_core::App>); 5] = [
-        ("app error", Box::new(|_: Environ, _: StartResponse| -> Result<Body, Error> { Err(Error::msg("boom: app")) })),
-        ("app panic", Box::new(|_: Environ, _: StartResponse| -> Result<Body, Error> { panic!("boom: panic") })),
-        ("first chunk error", Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
-            sr.start("200 OK", ())?;
-            Ok(Body::try_iter([Err::<&str, _>(Error::msg("boom: chunk"))]))
-        })),
-        ("first chunk panic", Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
-            sr.start("200 OK", ())?;
-            Ok(Body::try_iter(std::iter::from_fn(|| -> Option<Result<&str, Error>> { panic!("boom: next") })))
-        })),
-        ("bad head", Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
-            sr.start("200 OK", [("X-Split", "a\r\nSet-Cookie: evil")])?;
-            Ok(Body::from("never"))
-        })),
+        (
+            "app error",
+            Box::new(|_: Environ, _: StartResponse| -> Result<Body, Error> {
+                Err(Error::msg("boom: app"))
+            }),
+        ),
+        (
+            "app panic",
+            Box::new(|_: Environ, _: StartResponse| -> Result<Body, Error> {
+                panic!("boom: panic")
+            }),
+        ),
+        (
+            "first chunk error",
+            Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
+                sr.start("200 OK", ())?;
+                Ok(Body::try_iter([Err::<&str, _>(Error::msg("boom: chunk"))]))
+            }),
+        ),
+        (
+            "first chunk panic",
+            Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
+                sr.start("200 OK", ())?;
+                Ok(Body::try_iter(std::iter::from_fn(
+                    || -> Option<Result<&str, Error>> { panic!("boom: next") },
+                )))
+            }),
+        ),
+        (
+            "bad head",
+            Box::new(|_: Environ, sr: StartResponse| -> Result<Body, Error> {
+                sr.start("200 OK", [("X-Split", "a\r\nSet-Cookie: evil")])?;
+                Ok(Body::from("never"))
+            }),
+        ),
     ];
     for (case, app) in failing {
         let (mut response, log) = run(&*app);
-        assert_eq!(response.head.status, StatusCode::INTERNAL_SERVER_ERROR, "{case}");
-        assert_eq!(response.head.headers["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(
+            response.head.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{case}"
+        );
+        assert_eq!(
+            response.head.headers["content-type"],
+            "text/plain; charset=utf-8"
+        );
         assert_eq!(response.body.content_length(), Some(22), "{case}");
-        assert_eq!(drain_ok(&mut response), vec![Bytes::from_static(b"Internal Server Error\n")], "{case}");
-        assert!(log.contains("boom") || log.contains("X-Split") || log.contains("x-split"), "{case}: {:?}", log.lines());
+        assert_eq!(
+            drain_ok(&mut response),
+            vec![Bytes::from_static(b"Internal Server Error\n")],
+            "{case}"
+        );
+        assert!(
+            log.contains("boom") || log.contains("X-Split") || log.contains("x-split"),
+            "{case}: {:?}",
+            log.lines()
+        );
     }
 }
 
 #[test]
 fn an_error_or_panic_after_the_head_aborts_and_is_logged() {
-    for (item, want) in [("failed", "failed"), ("panic", "the app panicked: the body panicked")] {
+    for (item, want) in [
+        ("failed", "failed"),
+        ("panic", "the app panicked: the body panicked"),
+    ] {
         let probe = Probe::default();
         let p = probe.clone();
         let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
@@ -497,12 +670,16 @@ fn the_body_is_closed_on_every_path() {
         assert!(r.body.next().is_some());
         drop(r);
     };
-    let cases: [(&str, Vec<Result<&'static str, &'static str>>, Drive); 5] = [
+    let cases: [(&str, Items, Drive); 5] = [
         ("normal end", vec![Ok("a"), Ok("b")], complete),
         ("error", vec![Ok("a"), Err("failed")], aborted),
         ("panic in next", vec![Ok("a"), Err("panic")], aborted),
         ("error before the head", vec![Err("failed")], complete),
-        ("server drops the response early", vec![Ok("a"), Ok("b"), Ok("c")], early),
+        (
+            "server drops the response early",
+            vec![Ok("a"), Ok("b"), Ok("c")],
+            early,
+        ),
     ];
     for (case, items, drive) in cases {
         let probe = Probe::default();
@@ -555,14 +732,18 @@ struct Tag {
 
 impl Tag {
     fn note(&self, what: String) {
-        self.seen.lock().unwrap().push(format!("{}:{what}", self.name));
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("{}:{what}", self.name));
     }
 }
 
 impl Intercept for Tag {
     fn head(&mut self, head: &mut Head, _: Option<u64>) -> Result<(), Error> {
         self.note(format!("head {}", head.status.as_str()));
-        head.headers.append("x-via", http::HeaderValue::from_static(self.name));
+        head.headers
+            .append("x-via", http::HeaderValue::from_static(self.name));
         Ok(())
     }
     fn data(&mut self, chunk: Bytes) -> Result<Bytes, Error> {
@@ -589,8 +770,16 @@ struct Seen {
 fn tagged(seen: Seen, chunks: &'static [&'static str]) -> impl gateway_core::App {
     move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
         // The outer middleware is called first and registers first.
-        sr.intercept(Tag { name: "outer", seen: seen.seen.clone(), outcome: seen.outer.clone() });
-        sr.intercept(Tag { name: "inner", seen: seen.seen.clone(), outcome: seen.inner.clone() });
+        sr.intercept(Tag {
+            name: "outer",
+            seen: seen.seen.clone(),
+            outcome: seen.outer.clone(),
+        });
+        sr.intercept(Tag {
+            name: "inner",
+            seen: seen.seen.clone(),
+            outcome: seen.inner.clone(),
+        });
         sr.start("200 OK", ())?;
         Ok(Body::iter(chunks.iter().copied()))
     }
@@ -604,17 +793,35 @@ fn interceptors_run_innermost_first() {
     assert_eq!(via, ["inner", "outer"]);
     let (chunks, aborted) = drain(&mut response);
     assert!(aborted.is_none());
-    assert_eq!(text(&chunks), "outer(inner(a))outer(inner(b))outer([inner])[outer]");
+    assert_eq!(
+        text(&chunks),
+        "outer(inner(a))outer(inner(b))outer([inner])[outer]"
+    );
     assert_eq!(
         *seen.seen.lock().unwrap(),
         [
-            "inner:head 200", "outer:head 200", "inner:a", "outer:inner(a)", "inner:b",
-            "outer:inner(b)", "inner:end", "outer:[inner]", "outer:end", "inner:finish",
+            "inner:head 200",
+            "outer:head 200",
+            "inner:a",
+            "outer:inner(a)",
+            "inner:b",
+            "outer:inner(b)",
+            "inner:end",
+            "outer:[inner]",
+            "outer:end",
+            "inner:finish",
             "outer:finish",
         ]
     );
     let outcome = seen.outer.lock().unwrap().clone().unwrap();
-    assert_eq!(outcome, Outcome { status: StatusCode::OK, bytes_sent: chunks.concat().len() as u64, end: End::Complete });
+    assert_eq!(
+        outcome,
+        Outcome {
+            status: StatusCode::OK,
+            bytes_sent: chunks.concat().len() as u64,
+            end: End::Complete
+        }
+    );
 }
 
 #[test]
@@ -626,7 +833,10 @@ fn finish_reports_client_gone_on_an_early_drop() {
     let outcome = seen.outer.lock().unwrap().clone().unwrap();
     assert_eq!(outcome.end, End::ClientGone);
     assert_eq!(outcome.bytes_sent, first.len() as u64);
-    assert_eq!(seen.inner.lock().unwrap().as_ref().unwrap().end, End::ClientGone);
+    assert_eq!(
+        seen.inner.lock().unwrap().as_ref().unwrap().end,
+        End::ClientGone
+    );
 }
 
 #[test]
@@ -634,7 +844,11 @@ fn finish_reports_the_500_when_the_app_fails_before_its_head() {
     let seen = Seen::default();
     let s = seen.clone();
     let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
-        sr.intercept(Tag { name: "outer", seen: s.seen.clone(), outcome: s.outer.clone() });
+        sr.intercept(Tag {
+            name: "outer",
+            seen: s.seen.clone(),
+            outcome: s.outer.clone(),
+        });
         Err(Error::msg("no head"))
     };
     let (mut response, _) = run(&app);
@@ -642,7 +856,10 @@ fn finish_reports_the_500_when_the_app_fails_before_its_head() {
     let (chunks, _) = drain(&mut response);
     assert_eq!(text(&chunks), "outer(Internal Server Error\n)[outer]");
     let outcome = seen.outer.lock().unwrap().clone().unwrap();
-    assert_eq!((outcome.status, outcome.end), (StatusCode::INTERNAL_SERVER_ERROR, End::Complete));
+    assert_eq!(
+        (outcome.status, outcome.end),
+        (StatusCode::INTERNAL_SERVER_ERROR, End::Complete)
+    );
     assert_eq!(outcome.bytes_sent, chunks.concat().len() as u64);
 }
 

@@ -5,12 +5,15 @@
 //!
 //! - `compressor/*`: libdeflate in one shot (what the middleware does with a
 //!   body known whole) against flate2 on zlib-rs streaming it (what it does
-//!   with a stream), both with a compressor made beforehand, and libdeflate
-//!   with a compressor made per call (why the middleware keeps one per thread).
+//!   with a stream); libdeflate with a compressor kept (as the middleware
+//!   keeps one per thread) and made per call; flate2 with a compressor made
+//!   per call and one reset and reused (as the middleware's pool does).
 //! - `middleware/*`: `Handler::new().run(&Gzip::default().wrap(app), environ)`
 //!   with `Accept-Encoding: gzip`, the body drained; `identity` is the same
 //!   request without `Accept-Encoding` (the Handler and environ alone); the
 //!   `stream_4x16k` pair is the page as four 16 KiB chunks, each flushed.
+//! - `paired_overhead` prints the middleware against the compressor alone,
+//!   run in alternation so that both see the same load on a shared machine.
 
 // `criterion_group!` makes an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -52,7 +55,9 @@ fn flate2_stream(input: &[Bytes], out: &mut Vec<u8>, flush: FlushCompress) -> us
     for chunk in input {
         compress.compress_vec(chunk, out, flush).unwrap();
     }
-    compress.compress_vec(&[], out, FlushCompress::Finish).unwrap();
+    compress
+        .compress_vec(&[], out, FlushCompress::Finish)
+        .unwrap();
     out.len()
 }
 
@@ -64,10 +69,18 @@ fn compressors(c: &mut Criterion) {
     let mut compressor = Compressor::new(level);
     let mut out = vec![0; compressor.gzip_compress_bound(body.len())];
     group.bench_function("libdeflate_oneshot_l6", |b| {
-        b.iter(|| compressor.gzip_compress(black_box(&body), &mut out).unwrap())
+        b.iter(|| {
+            compressor
+                .gzip_compress(black_box(&body), &mut out)
+                .unwrap()
+        })
     });
     group.bench_function("libdeflate_oneshot_l6_new_compressor", |b| {
-        b.iter(|| Compressor::new(level).gzip_compress(black_box(&body), &mut out).unwrap())
+        b.iter(|| {
+            Compressor::new(level)
+                .gzip_compress(black_box(&body), &mut out)
+                .unwrap()
+        })
     });
     let mut vec = Vec::with_capacity(2 * body.len());
     let whole = [body.clone()];
@@ -78,13 +91,31 @@ fn compressors(c: &mut Criterion) {
     group.bench_function("flate2_zlibrs_stream_4x16k_sync_l6", |b| {
         b.iter(|| flate2_stream(black_box(&chunks), &mut vec, FlushCompress::Sync))
     });
+    let mut compress = Compress::new_gzip(Compression::new(6), 15);
+    group.bench_function("flate2_zlibrs_stream_4x16k_sync_l6_reused", |b| {
+        b.iter(|| {
+            compress.reset();
+            vec.clear();
+            for chunk in &chunks {
+                compress
+                    .compress_vec(black_box(chunk), &mut vec, FlushCompress::Sync)
+                    .unwrap();
+            }
+            compress
+                .compress_vec(&[], &mut vec, FlushCompress::Finish)
+                .unwrap();
+            vec.len()
+        })
+    });
     group.finish();
 }
 
 fn run(app: &impl App, accept: Option<&'static str>) -> usize {
     let mut environ = Environ::new(http::Method::GET, http::Uri::from_static("/big"));
     if let Some(accept) = accept {
-        environ.headers_mut().insert(ACCEPT_ENCODING, HeaderValue::from_static(accept));
+        environ
+            .headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static(accept));
     }
     let response = Handler::new().run(app, environ);
     response.body.map(|chunk| chunk.unwrap().len()).sum()
@@ -95,22 +126,99 @@ fn middleware(c: &mut Criterion) {
     let mut group = c.benchmark_group("middleware");
     group.throughput(Throughput::Bytes(body.len() as u64));
     let page = body.clone();
-    let whole = Gzip::default().wrap(move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
-        sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
-        Ok(Body::from(page.clone()))
-    });
+    let whole = Gzip::default().wrap(
+        move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
+            Ok(Body::from(page.clone()))
+        },
+    );
     assert!(run(&whole, Some("gzip")) < body.len() / 3);
     group.bench_function("whole_l6", |b| b.iter(|| run(&whole, Some("gzip"))));
     group.bench_function("identity", |b| b.iter(|| run(&whole, None)));
     let chunks: Vec<Bytes> = body.chunks(16 * 1024).map(Bytes::copy_from_slice).collect();
-    let stream = Gzip::default().wrap(move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
-        sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
-        Ok(Body::iter(chunks.clone()))
-    });
+    let stream = Gzip::default().wrap(
+        move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
+            Ok(Body::iter(chunks.clone()))
+        },
+    );
     assert!(run(&stream, Some("gzip")) < body.len() / 3);
     group.bench_function("stream_4x16k_l6", |b| b.iter(|| run(&stream, Some("gzip"))));
     group.finish();
 }
 
-criterion_group!(benches, compressors, middleware);
+/// The middleware's own cost, measured where criterion cannot on a shared
+/// machine: each iteration runs the compressor alone and the middleware back
+/// to back, so both see the same load; medians of the pairs are printed.
+fn paired_overhead(_: &mut Criterion) {
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let body = big_body();
+    let level = CompressionLvl::new(6).unwrap();
+    let mut compressor = Compressor::new(level);
+    let mut out = vec![0; compressor.gzip_compress_bound(body.len())];
+    let page = body.clone();
+    let whole = Gzip::default().wrap(
+        move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
+            Ok(Body::from(page.clone()))
+        },
+    );
+    let chunks: Vec<Bytes> = body.chunks(16 * 1024).map(Bytes::copy_from_slice).collect();
+    let app_chunks = chunks.clone();
+    let stream = Gzip::default().wrap(
+        move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.start("200 OK", [("Content-Type", "text/html; charset=utf-8")])?;
+            Ok(Body::iter(app_chunks.clone()))
+        },
+    );
+    let mut compress = Compress::new_gzip(Compression::new(6), 15);
+    let mut vec = Vec::with_capacity(2 * body.len());
+    let mut times: [Vec<f64>; 4] = Default::default();
+    let time = |f: &mut dyn FnMut() -> usize| {
+        let start = std::time::Instant::now();
+        black_box(f());
+        start.elapsed().as_secs_f64() * 1e6
+    };
+    for _ in 0..1000 {
+        times[0].push(time(&mut || {
+            compressor
+                .gzip_compress(black_box(&body), &mut out)
+                .unwrap()
+        }));
+        times[1].push(time(&mut || run(&whole, Some("gzip"))));
+    }
+    for _ in 0..1000 {
+        times[2].push(time(&mut || {
+            compress.reset();
+            vec.clear();
+            for chunk in &chunks {
+                compress
+                    .compress_vec(black_box(chunk), &mut vec, FlushCompress::Sync)
+                    .unwrap();
+            }
+            compress
+                .compress_vec(&[], &mut vec, FlushCompress::Finish)
+                .unwrap();
+            vec.len()
+        }));
+        times[3].push(time(&mut || run(&stream, Some("gzip"))));
+    }
+    let [a, b, c, d] = times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    });
+    let pct = |x: f64, y: f64| (y / x - 1.0) * 100.0;
+    println!(
+        "paired medians of 1000 (µs): libdeflate alone {a:.1}, middleware whole {b:.1} ({:+.1}%)",
+        pct(a, b)
+    );
+    println!(
+        "paired medians of 1000 (µs): flate2 4x16k alone {c:.1}, middleware stream {d:.1} ({:+.1}%)",
+        pct(c, d)
+    );
+}
+
+criterion_group!(benches, compressors, middleware, paired_overhead);
 criterion_main!(benches);

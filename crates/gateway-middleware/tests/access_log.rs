@@ -115,6 +115,24 @@ fn combined_line() {
 }
 
 #[test]
+fn an_http2_request_line_holds_the_path_as_sent() {
+    let (log, lines) = log(Format::parse(r#""%r""#).unwrap());
+    let client = Client::new(log.wrap(hello));
+    client
+        .get("https://example.com/p?q=1")
+        .version(http::Version::HTTP_2)
+        .send();
+    client.get("http://proxy.example/p").send();
+    assert_eq!(
+        lines.lines(),
+        [
+            r#""GET /p?q=1 HTTP/2""#,
+            r#""GET http://proxy.example/p HTTP/1.1""#
+        ]
+    );
+}
+
+#[test]
 fn combined_is_the_default() {
     let lines = Lines::default();
     let log = AccessLog::new()

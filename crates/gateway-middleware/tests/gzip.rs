@@ -18,8 +18,12 @@ fn text(n: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(n + 64);
     let mut i = seed;
     while out.len() < n {
-        writeln!(out, "<p id=\"p{i}\">the quick brown fox {} jumps over the lazy dog</p>", i * 7919 % 1000)
-            .unwrap();
+        writeln!(
+            out,
+            "<p id=\"p{i}\">the quick brown fox {} jumps over the lazy dog</p>",
+            i * 7919 % 1000
+        )
+        .unwrap();
         i += 1;
     }
     out.truncate(n);
@@ -28,7 +32,9 @@ fn text(n: usize, seed: u64) -> Vec<u8> {
 
 fn gunzip(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(data).read_to_end(&mut out).expect("valid gzip");
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
     out
 }
 
@@ -94,6 +100,9 @@ fn negotiation_table() {
         (&["gzip;q=0.5, identity;q=0.5"], true),
         (&["deflate", "gzip"], true),
         (&[" gzip , deflate "], true),
+        (&["gzip;", ", gzip"], true),
+        (&["gzip;level=9"], true),
+        (&["gzip;bad"], false),
         (&["identity"], false),
         (&["deflate"], false),
         (&["br"], false),
@@ -122,7 +131,11 @@ fn negotiation_table() {
         assert_eq!(is_gzip(&response), *want, "Accept-Encoding: {values:?}");
         assert_eq!(response.status, 200);
         assert_eq!(vary(&response), ["accept-encoding"], "{values:?}");
-        let body = if *want { gunzip(&response.body) } else { response.body.to_vec() };
+        let body = if *want {
+            gunzip(&response.body)
+        } else {
+            response.body.to_vec()
+        };
         assert_eq!(body, text(4096, 0), "{values:?}");
     }
 }
@@ -133,40 +146,106 @@ fn responses_that_are_never_compressed() {
     type Headers = Vec<(&'static str, &'static str)>;
     let cases: Vec<(&str, &'static str, Headers)> = vec![
         ("204", "204 No Content", vec![("Content-Type", HTML)]),
-        ("206", "206 Partial Content", vec![("Content-Type", HTML), ("Content-Range", "bytes 0-4095/9999")]),
-        ("Content-Range", "200 OK", vec![("Content-Type", HTML), ("Content-Range", "bytes 0-4095/4096")]),
-        ("Content-Encoding", "200 OK", vec![("Content-Type", HTML), ("Content-Encoding", "br")]),
-        ("no-transform", "200 OK", vec![("Content-Type", HTML), ("Cache-Control", "no-transform")]),
-        ("No-Transform in a list", "200 OK", vec![("Content-Type", HTML), ("Cache-Control", "public, No-Transform")]),
-        ("Content-Digest", "200 OK", vec![("Content-Type", HTML), ("Content-Digest", "sha-256=:AAAA:")]),
+        (
+            "206",
+            "206 Partial Content",
+            vec![
+                ("Content-Type", HTML),
+                ("Content-Range", "bytes 0-4095/9999"),
+            ],
+        ),
+        (
+            "Content-Range",
+            "200 OK",
+            vec![
+                ("Content-Type", HTML),
+                ("Content-Range", "bytes 0-4095/4096"),
+            ],
+        ),
+        (
+            "Content-Encoding",
+            "200 OK",
+            vec![("Content-Type", HTML), ("Content-Encoding", "br")],
+        ),
+        (
+            "no-transform",
+            "200 OK",
+            vec![("Content-Type", HTML), ("Cache-Control", "no-transform")],
+        ),
+        (
+            "No-Transform in a list",
+            "200 OK",
+            vec![
+                ("Content-Type", HTML),
+                ("Cache-Control", "public, No-Transform"),
+            ],
+        ),
+        (
+            "Content-Digest",
+            "200 OK",
+            vec![("Content-Type", HTML), ("Content-Digest", "sha-256=:AAAA:")],
+        ),
         ("image/png", "200 OK", vec![("Content-Type", "image/png")]),
         ("image/jpeg", "200 OK", vec![("Content-Type", "image/jpeg")]),
         ("audio", "200 OK", vec![("Content-Type", "audio/mpeg")]),
         ("video", "200 OK", vec![("Content-Type", "video/mp4")]),
         ("zip", "200 OK", vec![("Content-Type", "application/zip")]),
         ("gzip", "200 OK", vec![("Content-Type", "application/gzip")]),
-        ("7z", "200 OK", vec![("Content-Type", "application/x-7z-compressed")]),
-        ("rar", "200 OK", vec![("Content-Type", "application/vnd.rar")]),
-        ("bzip2", "200 OK", vec![("Content-Type", "application/x-bzip2")]),
+        (
+            "7z",
+            "200 OK",
+            vec![("Content-Type", "application/x-7z-compressed")],
+        ),
+        (
+            "rar",
+            "200 OK",
+            vec![("Content-Type", "application/vnd.rar")],
+        ),
+        (
+            "bzip2",
+            "200 OK",
+            vec![("Content-Type", "application/x-bzip2")],
+        ),
         ("xz", "200 OK", vec![("Content-Type", "application/x-xz")]),
         ("zstd", "200 OK", vec![("Content-Type", "application/zstd")]),
         ("woff2", "200 OK", vec![("Content-Type", "font/woff2")]),
-        ("octet-stream", "200 OK", vec![("Content-Type", "application/octet-stream")]),
+        (
+            "octet-stream",
+            "200 OK",
+            vec![("Content-Type", "application/octet-stream")],
+        ),
         ("no Content-Type", "200 OK", vec![]),
     ];
     for (name, status, headers) in cases {
         let response = get(fixed(status, headers.clone(), big()), Some("gzip"));
         assert!(!is_gzip(&response) || name == "Content-Encoding", "{name}");
-        assert_eq!(response.headers.get_all("content-encoding").iter().count(), usize::from(name == "Content-Encoding"), "{name}");
-        assert!(vary(&response).is_empty(), "{name}: no Vary, whatever the client takes");
+        assert_eq!(
+            response.headers.get_all("content-encoding").iter().count(),
+            usize::from(name == "Content-Encoding"),
+            "{name}"
+        );
+        assert!(
+            vary(&response).is_empty(),
+            "{name}: no Vary, whatever the client takes"
+        );
         if status != "204 No Content" {
             assert_eq!(response.body.as_ref(), big().as_slice(), "{name}");
         }
     }
     // And the same types compress when they may.
-    let svg = get(fixed("200 OK", vec![("Content-Type", "image/svg+xml")], big()), Some("gzip"));
+    let svg = get(
+        fixed("200 OK", vec![("Content-Type", "image/svg+xml")], big()),
+        Some("gzip"),
+    );
     assert!(is_gzip(&svg));
-    let no_store = get(fixed("200 OK", vec![("Content-Type", HTML), ("Cache-Control", "no-store")], big()), Some("gzip"));
+    let no_store = get(
+        fixed(
+            "200 OK",
+            vec![("Content-Type", HTML), ("Cache-Control", "no-store")],
+            big(),
+        ),
+        Some("gzip"),
+    );
     assert!(is_gzip(&no_store));
 }
 
@@ -183,7 +262,14 @@ fn head_requests_are_not_compressed_but_vary() {
 
 #[test]
 fn informational_status_is_left_alone() {
-    let response = get(fixed("103 Early Hints", vec![("Content-Type", HTML)], text(4096, 0)), Some("gzip"));
+    let response = get(
+        fixed(
+            "103 Early Hints",
+            vec![("Content-Type", HTML)],
+            text(4096, 0),
+        ),
+        Some("gzip"),
+    );
     assert_eq!(response.status, 103);
     assert!(!is_gzip(&response));
     assert!(vary(&response).is_empty());
@@ -191,7 +277,13 @@ fn informational_status_is_left_alone() {
 
 #[test]
 fn not_modified_carries_the_gzip_validators() {
-    let app = || fixed("304 Not Modified", vec![("Content-Type", HTML), ("ETag", "\"v1\"")], vec![]);
+    let app = || {
+        fixed(
+            "304 Not Modified",
+            vec![("Content-Type", HTML), ("ETag", "\"v1\"")],
+            vec![],
+        )
+    };
     let gzip = get(app(), Some("gzip"));
     assert_eq!(gzip.status, 304);
     assert!(!is_gzip(&gzip) && gzip.body.is_empty());
@@ -209,10 +301,15 @@ fn minimum_size() {
     assert!(vary(&get(page(1023), Some("gzip"))).is_empty());
     assert!(is_gzip(&get(page(1024), Some("gzip"))));
     let client = Client::new(Gzip::new().min_size(100).wrap(page(200)));
-    assert!(is_gzip(&client.get("/").header("Accept-Encoding", "gzip").send()));
+    assert!(is_gzip(
+        &client.get("/").header("Accept-Encoding", "gzip").send()
+    ));
     let client = Client::new(Gzip::new().min_size(0).wrap(page(0)));
     let empty = client.get("/").header("Accept-Encoding", "gzip").send();
-    assert!(!is_gzip(&empty) && empty.body.is_empty(), "an empty body is never gzip");
+    assert!(
+        !is_gzip(&empty) && empty.body.is_empty(),
+        "an empty body is never gzip"
+    );
     // A streamed body with a small declared length is left alone too.
     let declared = |sr: StartResponse| -> Result<Body, Error> {
         sr.start("200 OK", [("Content-Type", HTML), ("Content-Length", "10")])?;
@@ -226,25 +323,44 @@ fn minimum_size() {
 #[test]
 fn custom_predicate_replaces_the_content_type_rules() {
     let only_json = Gzip::new().predicate(|head: &Head| {
-        head.headers.get("content-type").is_some_and(|v| v == "application/json")
+        head.headers
+            .get("content-type")
+            .is_some_and(|v| v == "application/json")
     });
-    let json = fixed("200 OK", vec![("Content-Type", "application/json")], text(4096, 3));
+    let json = fixed(
+        "200 OK",
+        vec![("Content-Type", "application/json")],
+        text(4096, 3),
+    );
     let html = fixed("200 OK", vec![("Content-Type", HTML)], text(4096, 3));
     let png = fixed("200 OK", vec![("Content-Type", "image/png")], text(4096, 3));
-    let send = |app| Client::new(app).get("/").header("Accept-Encoding", "gzip").send();
+    let send = |app| {
+        Client::new(app)
+            .get("/")
+            .header("Accept-Encoding", "gzip")
+            .send()
+    };
     assert!(is_gzip(&send(only_json.clone().wrap(json))));
     assert!(!is_gzip(&send(only_json.clone().wrap(html))));
     let everything = Gzip::new().predicate(|_: &Head| true);
     assert!(is_gzip(&send(everything.clone().wrap(png))));
     // The fixed rules still hold.
-    let ranged = fixed("206 Partial Content", vec![("Content-Range", "bytes 0-4095/9000")], text(4096, 3));
+    let ranged = fixed(
+        "206 Partial Content",
+        vec![("Content-Range", "bytes 0-4095/9000")],
+        text(4096, 3),
+    );
     assert!(!is_gzip(&send(everything.wrap(ranged))));
 }
 
 #[test]
 fn vary_exactly_once() {
     let with = |vary_value: &'static str| {
-        fixed("200 OK", vec![("Content-Type", HTML), ("Vary", vary_value)], text(4096, 4))
+        fixed(
+            "200 OK",
+            vec![("Content-Type", HTML), ("Vary", vary_value)],
+            text(4096, 4),
+        )
     };
     for accept in [Some("gzip"), None] {
         let already = get(with("Accept-Encoding"), accept);
@@ -260,19 +376,35 @@ fn vary_exactly_once() {
 
 #[test]
 fn strong_etag_becomes_weak_and_weak_stays() {
-    let tagged = |etag: &'static str| fixed("200 OK", vec![("Content-Type", HTML), ("ETag", etag)], text(4096, 5));
+    let tagged = |etag: &'static str| {
+        fixed(
+            "200 OK",
+            vec![("Content-Type", HTML), ("ETag", etag)],
+            text(4096, 5),
+        )
+    };
     let strong = get(tagged("\"abc\""), Some("gzip"));
     assert!(is_gzip(&strong));
     assert_eq!(strong.header("etag"), Some("W/\"abc\""));
     let weak = get(tagged("W/\"abc\""), Some("gzip"));
     assert_eq!(weak.header("etag"), Some("W/\"abc\""));
     let identity = get(tagged("\"abc\""), Some("identity"));
-    assert_eq!(identity.header("etag"), Some("\"abc\""), "the identity bytes keep their strong tag");
+    assert_eq!(
+        identity.header("etag"),
+        Some("\"abc\""),
+        "the identity bytes keep their strong tag"
+    );
 }
 
 #[test]
 fn accept_ranges_is_dropped_when_compressing() {
-    let app = || fixed("200 OK", vec![("Content-Type", HTML), ("Accept-Ranges", "bytes")], text(4096, 5));
+    let app = || {
+        fixed(
+            "200 OK",
+            vec![("Content-Type", HTML), ("Accept-Ranges", "bytes")],
+            text(4096, 5),
+        )
+    };
     assert_eq!(get(app(), Some("gzip")).header("accept-ranges"), None);
     assert_eq!(get(app(), None).header("accept-ranges"), Some("bytes"));
 }
@@ -281,16 +413,33 @@ fn accept_ranges_is_dropped_when_compressing() {
 fn whole_body_gets_the_compressed_length() {
     let body = text(50_000, 6);
     // The app's Content-Length is replaced with the compressed one...
-    let declared = get(fixed("200 OK", vec![("Content-Type", HTML), ("Content-Length", "50000")], body.clone()), Some("gzip"));
+    let declared = get(
+        fixed(
+            "200 OK",
+            vec![("Content-Type", HTML), ("Content-Length", "50000")],
+            body.clone(),
+        ),
+        Some("gzip"),
+    );
     assert!(is_gzip(&declared));
     assert!(declared.aborted.is_none());
     assert!(declared.body.len() < 50_000 / 2);
-    assert_eq!(declared.header("content-length"), Some(declared.body.len().to_string().as_str()));
+    assert_eq!(
+        declared.header("content-length"),
+        Some(declared.body.len().to_string().as_str())
+    );
     assert_eq!(gunzip(&declared.body), body);
     // ...and without one, the response is framed with the compressed length.
-    let client = Client::new(Gzip::default().wrap(fixed("200 OK", vec![("Content-Type", HTML)], body.clone())));
+    let client = Client::new(Gzip::default().wrap(fixed(
+        "200 OK",
+        vec![("Content-Type", HTML)],
+        body.clone(),
+    )));
     let response = client.get("/").header("Accept-Encoding", "gzip").run();
-    assert_eq!(response.head.headers.get("content-encoding").unwrap(), "gzip");
+    assert_eq!(
+        response.head.headers.get("content-encoding").unwrap(),
+        "gzip"
+    );
     let framed = response.body.content_length();
     let sent: Vec<u8> = response.body.flat_map(Result::unwrap).collect();
     assert_eq!(framed, Some(sent.len() as u64));
@@ -312,7 +461,10 @@ fn counted_chunks(
 #[test]
 fn streamed_body_loses_its_length_and_decodes() {
     let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
-        sr.start("200 OK", [("Content-Type", HTML), ("Content-Length", "30000")])?;
+        sr.start(
+            "200 OK",
+            [("Content-Type", HTML), ("Content-Length", "30000")],
+        )?;
         Ok(Body::iter(counted_chunks(3, 10_000, Arc::default())).with_len(30_000))
     };
     let client = Client::new(Gzip::default().wrap(app));
@@ -320,7 +472,9 @@ fn streamed_body_loses_its_length_and_decodes() {
     assert!(response.head.headers.get("content-length").is_none());
     assert_eq!(response.body.content_length(), None);
     let sent: Vec<u8> = response.body.flat_map(Result::unwrap).collect();
-    let want: Vec<u8> = counted_chunks(3, 10_000, Arc::default()).flatten().collect();
+    let want: Vec<u8> = counted_chunks(3, 10_000, Arc::default())
+        .flatten()
+        .collect();
     assert_eq!(gunzip(&sent), want);
 }
 
@@ -334,8 +488,14 @@ fn pull_and_decode(gzip: Gzip, n: usize, size: usize) -> Vec<(usize, Vec<u8>)> {
         Ok(Body::iter(counted_chunks(n, size, counter.clone())))
     };
     let client = Client::new(gzip.wrap(app));
-    let response = client.get("/events").header("Accept-Encoding", "gzip").run();
-    assert_eq!(response.head.headers.get("content-encoding").unwrap(), "gzip");
+    let response = client
+        .get("/events")
+        .header("Accept-Encoding", "gzip")
+        .run();
+    assert_eq!(
+        response.head.headers.get("content-encoding").unwrap(),
+        "gzip"
+    );
     let mut decoder = GzDecoder::new(Vec::new());
     let mut seen = Vec::new();
     for chunk in response.body.take(n + 2) {
@@ -350,12 +510,25 @@ fn pull_and_decode(gzip: Gzip, n: usize, size: usize) -> Vec<(usize, Vec<u8>)> {
 fn each_chunk_is_decodable_while_the_app_is_still_producing() {
     let (n, size) = (8, 3000);
     let seen = pull_and_decode(Gzip::default(), n, size);
-    assert_eq!(seen.len(), n + 1, "one chunk per app chunk, then the trailer");
+    assert_eq!(
+        seen.len(),
+        n + 1,
+        "one chunk per app chunk, then the trailer"
+    );
     let mut want = Vec::new();
     for (k, (produced, decoded)) in seen.iter().take(n).enumerate() {
         want.extend_from_slice(&text(size, k as u64 * 1000));
-        assert_eq!(*produced, k + 1, "chunk {k} came out before the app made the next");
-        assert_eq!(*decoded, want, "after chunk {k}, exactly the first {} chunks decode", k + 1);
+        assert_eq!(
+            *produced,
+            k + 1,
+            "chunk {k} came out before the app made the next"
+        );
+        assert_eq!(
+            *decoded,
+            want,
+            "after chunk {k}, exactly the first {} chunks decode",
+            k + 1
+        );
     }
     assert_eq!(seen[n].1, want);
 }
@@ -369,7 +542,10 @@ fn flush_never_holds_data_back() {
     assert_eq!(*last_produced, n);
     assert_eq!(*last_decoded, all);
     for (produced, decoded) in &seen[..seen.len() - 1] {
-        assert!(decoded.is_empty(), "nothing decodable before the end (app at chunk {produced})");
+        assert!(
+            decoded.is_empty(),
+            "nothing decodable before the end (app at chunk {produced})"
+        );
     }
 }
 
@@ -383,7 +559,10 @@ fn write_data_and_body_are_compressed_in_order() {
     };
     let response = get(app, Some("gzip"));
     assert!(is_gzip(&response));
-    assert_eq!(gunzip(&response.body), b"written first, written second, body one, body two");
+    assert_eq!(
+        gunzip(&response.body),
+        b"written first, written second, body one, body two"
+    );
     // write() only, as the demo's /write.
     let only_write = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
         let write = sr.start("200 OK", [("Content-Type", "text/plain")])?;
@@ -430,7 +609,10 @@ fn a_large_stream_is_compressed_in_bounded_memory() {
             data[..8].copy_from_slice(&(i as u64).to_le_bytes());
             let now = a.fetch_add(1, Ordering::SeqCst) + 1;
             m.fetch_max(now, Ordering::SeqCst);
-            Bytes::from_owner(Tracked { data, alive: a.clone() })
+            Bytes::from_owner(Tracked {
+                data,
+                alive: a.clone(),
+            })
         })))
     };
     let client = Client::new(Gzip::new().level(1).unwrap().wrap(app));
@@ -444,9 +626,18 @@ fn a_large_stream_is_compressed_in_bounded_memory() {
     }
     let decoded = decoder.finish().unwrap();
     assert_eq!(decoded.bytes, (CHUNK * CHUNKS) as u64);
-    assert_eq!(decoded.chunk_marks, CHUNKS as u64, "every chunk arrived once, in order");
-    assert!(largest <= CHUNK + 1024, "an output chunk of {largest} bytes");
-    assert!(most_alive.load(Ordering::SeqCst) <= 2, "the app's chunks were held, not streamed");
+    assert_eq!(
+        decoded.chunk_marks, CHUNKS as u64,
+        "every chunk arrived once, in order"
+    );
+    assert!(
+        largest <= CHUNK + 1024,
+        "an output chunk of {largest} bytes"
+    );
+    assert!(
+        most_alive.load(Ordering::SeqCst) <= 2,
+        "the app's chunks were held, not streamed"
+    );
     assert_eq!(alive.load(Ordering::SeqCst), 0);
 }
 
@@ -487,22 +678,38 @@ impl Write for Counter {
 #[test]
 fn level_is_checked_and_used() {
     assert_eq!(Gzip::new().level(10).unwrap_err().level(), 10);
-    assert!(Gzip::new().level(u32::MAX).unwrap_err().to_string().contains("0 (stored) to 9"));
+    assert!(
+        Gzip::new()
+            .level(u32::MAX)
+            .unwrap_err()
+            .to_string()
+            .contains("0 (stored) to 9")
+    );
     let body = text(100_000, 8);
     let size = |level| {
         let gzip = Gzip::new().level(level).unwrap();
-        let response = get(gzip.wrap(fixed("200 OK", vec![("Content-Type", HTML)], body.clone())), Some("gzip"));
+        let response = get(
+            gzip.wrap(fixed("200 OK", vec![("Content-Type", HTML)], body.clone())),
+            Some("gzip"),
+        );
         assert_eq!(gunzip(&response.body), body);
         response.body.len()
     };
     let (stored, fast, best) = (size(0), size(1), size(9));
     assert!(stored > body.len(), "level 0 stores");
-    assert!(best < fast, "level 9 ({best}) is smaller than level 1 ({fast})");
+    assert!(
+        best < fast,
+        "level 9 ({best}) is smaller than level 1 ({fast})"
+    );
 }
 
 #[test]
 fn everything_is_debug() {
-    let gzip = Gzip::new().min_size(5).flush(Flush::Never).predicate(|_: &Head| true).decompress_requests(9);
+    let gzip = Gzip::new()
+        .min_size(5)
+        .flush(Flush::Never)
+        .predicate(|_: &Head| true)
+        .decompress_requests(9);
     let text = format!("{gzip:?}");
     for part in ["level: 6", "min_size: 5", "Never", "custom", "Some(9)"] {
         assert!(text.contains(part), "{text}");
@@ -522,7 +729,10 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
 fn echo(mut environ: Environ, sr: StartResponse) -> Result<Body, Error> {
     let mut body = Vec::new();
     environ.input().read_to_end(&mut body)?;
-    let encoding = environ.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+    let encoding = environ
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
     let length = environ.get("CONTENT_LENGTH").map(|v| v.into_owned());
     sr.start(
         "200 OK",
@@ -540,7 +750,11 @@ fn gzip_request_bodies_are_inflated() {
     let data = text(100_000, 9);
     let client = Client::new(Gzip::new().decompress_requests(1 << 20).wrap(echo));
     for coding in ["gzip", "x-gzip", "GZip"] {
-        let response = client.post("/").header("Content-Encoding", coding).body(gzip_bytes(&data)).send();
+        let response = client
+            .post("/")
+            .header("Content-Encoding", coding)
+            .body(gzip_bytes(&data))
+            .send();
         assert_eq!(response.status, 200, "{coding}");
         assert_eq!(response.body.as_ref(), data.as_slice(), "{coding}");
         assert_eq!(response.header("x-encoding"), Some("-"));
@@ -549,7 +763,12 @@ fn gzip_request_bodies_are_inflated() {
     // Two gzip members back to back are one body.
     let mut two = gzip_bytes(b"first ");
     two.extend(gzip_bytes(b"second"));
-    let response = client.post("/").header("Content-Encoding", "gzip").body(two).chunked().send();
+    let response = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(two)
+        .chunked()
+        .send();
     assert_eq!(response.text(), "first second");
 }
 
@@ -560,15 +779,30 @@ fn inflating_past_the_limit_is_413() {
     // A bomb: 16 MiB of zeros in about 16 KiB.
     let bomb = gzip_bytes(&vec![0; 16 << 20]);
     assert!(bomb.len() < 64 * 1024);
-    let response = client.post("/").header("Content-Encoding", "gzip").body(bomb).send();
+    let response = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(bomb)
+        .send();
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.text().contains(&limit.to_string()));
-    assert_eq!(response.header("content-length"), Some(response.body.len().to_string().as_str()));
+    assert_eq!(
+        response.header("content-length"),
+        Some(response.body.len().to_string().as_str())
+    );
     // Exactly the limit is fine; one byte more is not.
-    let at = client.post("/").header("Content-Encoding", "gzip").body(gzip_bytes(&text(limit as usize, 1))).send();
+    let at = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(gzip_bytes(&text(limit as usize, 1)))
+        .send();
     assert_eq!(at.status, 200);
     assert_eq!(at.body.len() as u64, limit);
-    let over = client.post("/").header("Content-Encoding", "gzip").body(gzip_bytes(&text(limit as usize + 1, 1))).send();
+    let over = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(gzip_bytes(&text(limit as usize + 1, 1)))
+        .send();
     assert_eq!(over.status, 413);
 }
 
@@ -578,12 +812,22 @@ fn the_limit_error_is_typed_and_an_apps_own_4xx_stands() {
         let mut body = Vec::new();
         let err = environ.input().read_to_end(&mut body).unwrap_err();
         let inner = err.get_ref().and_then(|e| e.downcast_ref::<Error>());
-        assert!(matches!(inner, Some(Error::PayloadTooLarge { limit: 10 })), "{err:?}");
-        sr.start("422 Unprocessable Content", [("Content-Type", "text/plain")])?;
+        assert!(
+            matches!(inner, Some(Error::PayloadTooLarge { limit: 10 })),
+            "{err:?}"
+        );
+        sr.start(
+            "422 Unprocessable Content",
+            [("Content-Type", "text/plain")],
+        )?;
         Ok(Body::from("mine"))
     };
     let client = Client::new(Gzip::new().decompress_requests(10).wrap(app));
-    let response = client.post("/").header("Content-Encoding", "gzip").body(gzip_bytes(&[b'x'; 100])).send();
+    let response = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(gzip_bytes(&[b'x'; 100]))
+        .send();
     assert_eq!(response.status, 422);
     assert_eq!(response.text(), "mine");
 }
@@ -591,11 +835,19 @@ fn the_limit_error_is_typed_and_an_apps_own_4xx_stands() {
 #[test]
 fn a_corrupt_gzip_request_is_400() {
     let client = Client::new(Gzip::new().decompress_requests(1 << 20).wrap(echo));
-    let response = client.post("/").header("Content-Encoding", "gzip").body("this is not gzip").send();
+    let response = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body("this is not gzip")
+        .send();
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     let mut truncated = gzip_bytes(&text(10_000, 2));
     truncated.truncate(truncated.len() / 2);
-    let response = client.post("/").header("Content-Encoding", "gzip").body(truncated).send();
+    let response = client
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(truncated)
+        .send();
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
 }
 
@@ -604,14 +856,25 @@ fn other_request_codings_and_the_default_pass_through() {
     let raw = gzip_bytes(b"still compressed");
     let on = Client::new(Gzip::new().decompress_requests(1 << 20).wrap(echo));
     for coding in ["br", "gzip, br", "deflate"] {
-        let response = on.post("/").header("Content-Encoding", coding).body(raw.clone()).send();
+        let response = on
+            .post("/")
+            .header("Content-Encoding", coding)
+            .body(raw.clone())
+            .send();
         assert_eq!(response.status, 200);
         assert_eq!(response.body.as_ref(), raw.as_slice(), "{coding}");
         assert_eq!(response.header("x-encoding"), Some(coding));
-        assert_eq!(response.header("x-length"), Some(raw.len().to_string().as_str()));
+        assert_eq!(
+            response.header("x-length"),
+            Some(raw.len().to_string().as_str())
+        );
     }
     let off = Client::new(Gzip::new().wrap(echo));
-    let response = off.post("/").header("Content-Encoding", "gzip").body(raw.clone()).send();
+    let response = off
+        .post("/")
+        .header("Content-Encoding", "gzip")
+        .body(raw.clone())
+        .send();
     assert_eq!(response.body.as_ref(), raw.as_slice());
     assert_eq!(response.header("x-encoding"), Some("gzip"));
 }

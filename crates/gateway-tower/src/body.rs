@@ -56,17 +56,36 @@ enum Source {
 impl GatewayBody {
     /// An empty body.
     pub const fn empty() -> Self {
-        GatewayBody { first: None, source: Source::Done, remaining: Some(0), failed: None }
+        GatewayBody {
+            first: None,
+            source: Source::Done,
+            remaining: Some(0),
+            failed: None,
+        }
     }
 
     /// The body starts with `first` (if any) and ends there.
     pub(crate) fn once(first: Option<Result<Bytes, Error>>, length: Option<u64>) -> Self {
-        GatewayBody { first, source: Source::Done, remaining: length, failed: None }
+        GatewayBody {
+            first,
+            source: Source::Done,
+            remaining: length,
+            failed: None,
+        }
     }
 
     /// `first` (if any), then the rest of the Handler's output.
-    pub(crate) fn output(first: Option<Result<Bytes, Error>>, output: Output, length: Option<u64>) -> Self {
-        GatewayBody { first, source: Source::Output(output), remaining: length, failed: None }
+    pub(crate) fn output(
+        first: Option<Result<Bytes, Error>>,
+        output: Output,
+        length: Option<u64>,
+    ) -> Self {
+        GatewayBody {
+            first,
+            source: Source::Output(output),
+            remaining: length,
+            failed: None,
+        }
     }
 
     /// `first` (if any), then what the app's thread sends.
@@ -75,7 +94,12 @@ impl GatewayBody {
         rx: mpsc::Receiver<Result<Bytes, Error>>,
         length: Option<u64>,
     ) -> Self {
-        GatewayBody { first, source: Source::Channel(rx), remaining: length, failed: None }
+        GatewayBody {
+            first,
+            source: Source::Channel(rx),
+            remaining: length,
+            failed: None,
+        }
     }
 
     /// Turn the next item into a frame. An error is held back for one poll

@@ -43,15 +43,23 @@ pin_project! {
 
 impl<A, B> ResponseFuture<A, B> {
     pub(crate) fn ready(response: http::Response<GatewayBody>) -> Self {
-        ResponseFuture { state: State::Ready { response: Some(response) } }
+        ResponseFuture {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
     }
 
     pub(crate) fn collect(collect: Collect<A, B>) -> Self {
-        ResponseFuture { state: State::Collect { collect } }
+        ResponseFuture {
+            state: State::Collect { collect },
+        }
     }
 
     pub(crate) fn blocking(rx: oneshot::Receiver<http::Response<GatewayBody>>) -> Self {
-        ResponseFuture { state: State::Blocking { rx } }
+        ResponseFuture {
+            state: State::Blocking { rx },
+        }
     }
 }
 
@@ -87,6 +95,8 @@ impl<A, B> fmt::Debug for ResponseFuture<A, B> {
             State::Collect { .. } => "collecting the request body",
             State::Blocking { .. } => "running on a blocking thread",
         };
-        f.debug_struct("ResponseFuture").field("state", &state).finish()
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
     }
 }

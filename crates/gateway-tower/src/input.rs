@@ -30,7 +30,12 @@ pub(crate) struct BodyReader<B> {
 
 impl<B> BodyReader<B> {
     pub(crate) fn new(body: B) -> Self {
-        BodyReader { body: Box::pin(body), chunk: Bytes::new(), done: false, waker: None }
+        BodyReader {
+            body: Box::pin(body),
+            chunk: Bytes::new(),
+            done: false,
+            waker: None,
+        }
     }
 }
 
@@ -100,7 +105,9 @@ where
 
 impl<B> fmt::Debug for BodyReader<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BodyReader").field("buffered", &self.chunk.len()).finish_non_exhaustive()
+        f.debug_struct("BodyReader")
+            .field("buffered", &self.chunk.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +127,9 @@ mod tests {
             mut self: Pin<&mut Self>,
             cx: &mut Context<'_>,
         ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-            self.0.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data)))
+            self.0
+                .poll_recv(cx)
+                .map(|item| item.map(|r| r.map(Frame::data)))
         }
     }
 

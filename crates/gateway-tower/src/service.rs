@@ -14,8 +14,9 @@
 //! [`dispatch`](AppService::dispatch) (Blocking, the default, or Inline),
 //! [`body_limit`](AppService::body_limit) (Inline's request buffer),
 //! [`max_blocking`](AppService::max_blocking) (apps running at once in
-//! Blocking mode; `poll_ready` waits for a place), and
-//! [`url_scheme`](AppService::url_scheme).
+//! Blocking mode; `poll_ready` waits for a place),
+//! [`url_scheme`](AppService::url_scheme) and [`errors`](AppService::errors)
+//! (`wsgi.errors`).
 //!
 //! ```
 //! use gateway_core::{Body, Environ, Error, StartResponse};
@@ -42,7 +43,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use gateway_core::{App, BoxError, UrlScheme};
+use gateway_core::{App, BoxError, Errors, UrlScheme};
 use http::Request;
 use http_body::Body;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -86,6 +87,7 @@ impl<A: App> AppService<A> {
                 dispatch: Dispatch::Blocking,
                 body_limit: DEFAULT_BODY_LIMIT,
                 url_scheme: UrlScheme::Http,
+                errors: None,
             },
             places: Arc::new(Semaphore::new(DEFAULT_MAX_BLOCKING)),
             permit: None,
@@ -131,6 +133,13 @@ impl<A> AppService<A> {
         self
     }
 
+    /// `wsgi.errors` for every request: where the app's diagnostics and the
+    /// Handler's reports (a failed app, a broken body) go. `tracing` by default.
+    pub fn errors(mut self, errors: Errors) -> Self {
+        self.config.errors = Some(errors);
+        self
+    }
+
     /// The app.
     pub fn app(&self) -> &A {
         &self.app
@@ -157,7 +166,9 @@ where
             return Poll::Ready(Ok(()));
         }
         let places = &self.places;
-        let waiting = self.waiting.get_or_insert_with(|| PollSemaphore::new(places.clone()));
+        let waiting = self
+            .waiting
+            .get_or_insert_with(|| PollSemaphore::new(places.clone()));
         match waiting.poll_acquire(cx) {
             Poll::Ready(permit) => {
                 // `None` only if the semaphore were closed; it never is, and
@@ -172,12 +183,14 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match self.config.dispatch {
-            Dispatch::Inline => inline::call(&self.app, self.config, req),
+            Dispatch::Inline => inline::call(&self.app, &self.config, req),
             Dispatch::Blocking => {
                 // A caller that skipped `poll_ready` gets a place if one is free.
-                let permit =
-                    self.permit.take().or_else(|| self.places.clone().try_acquire_owned().ok());
-                blocking::call(&self.app, self.config, permit, req)
+                let permit = self
+                    .permit
+                    .take()
+                    .or_else(|| self.places.clone().try_acquire_owned().ok());
+                blocking::call(&self.app, &self.config, permit, req)
             }
         }
     }
@@ -188,7 +201,7 @@ impl<A> Clone for AppService<A> {
     fn clone(&self) -> Self {
         AppService {
             app: self.app.clone(),
-            config: self.config,
+            config: self.config.clone(),
             places: self.places.clone(),
             permit: None,
             waiting: None,
@@ -224,25 +237,71 @@ mod tests {
 
     #[tokio::test]
     async fn inline_refuses_a_body_over_the_limit() {
-        let service = AppService::new(echo).dispatch(Dispatch::Inline).body_limit(4);
-        let small = Request::post("/").body(Full::new(Bytes::from("abcd"))).unwrap();
+        let service = AppService::new(echo)
+            .dispatch(Dispatch::Inline)
+            .body_limit(4);
+        let small = Request::post("/")
+            .body(Full::new(Bytes::from("abcd")))
+            .unwrap();
         let response = service.clone().oneshot(small).await.unwrap();
-        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "abcd");
-        let big = Request::post("/").body(Full::new(Bytes::from("abcde"))).unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "abcd"
+        );
+        let big = Request::post("/")
+            .body(Full::new(Bytes::from("abcde")))
+            .unwrap();
         assert_eq!(service.oneshot(big).await.unwrap().status(), 413);
+    }
+
+    #[tokio::test]
+    async fn the_url_scheme_is_configurable() {
+        let scheme = |environ: Environ, sr: StartResponse| -> Result<AppBody, Error> {
+            let (name, port) = environ.server();
+            let text = format!("{} {name}:{port}", environ.url_scheme().as_str());
+            sr.start("200 OK", ())?;
+            Ok(AppBody::from(text))
+        };
+        for (service, expected) in [
+            (AppService::new(scheme), "http localhost:80"),
+            (
+                AppService::new(scheme).url_scheme(UrlScheme::Https),
+                "https localhost:443",
+            ),
+        ] {
+            let request = Request::get("/").body(Full::new(Bytes::new())).unwrap();
+            let response = service
+                .dispatch(Dispatch::Inline)
+                .oneshot(request)
+                .await
+                .unwrap();
+            assert_eq!(
+                response.into_body().collect().await.unwrap().to_bytes(),
+                expected
+            );
+        }
     }
 
     #[tokio::test]
     async fn poll_ready_waits_for_a_blocking_place() {
         let mut first = AppService::new(echo).max_blocking(1);
         let mut second = first.clone();
-        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut first, cx)).await.unwrap();
+        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut first, cx))
+            .await
+            .unwrap();
         let mut cx = Context::from_waker(std::task::Waker::noop());
         assert!(Service::<Request<Full<Bytes>>>::poll_ready(&mut second, &mut cx).is_pending());
-        let request = Request::post("/").body(Full::new(Bytes::from("x"))).unwrap();
+        let request = Request::post("/")
+            .body(Full::new(Bytes::from("x")))
+            .unwrap();
         let response = first.call(request).await.unwrap();
-        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "x");
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "x"
+        );
         drop(first);
-        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut second, cx)).await.unwrap();
+        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut second, cx))
+            .await
+            .unwrap();
     }
 }

@@ -95,6 +95,8 @@ impl Output {
 
     /// Pull the body until the head is final; queue what came with it.
     pub(super) fn finish_response(&mut self) -> Result<Head, Error> {
+        // Read before the first pull, while the body is as the app made it.
+        let declared = self.declared_body_len();
         loop {
             let written = self.slot.take_written();
             if !written.is_empty() {
@@ -108,18 +110,18 @@ impl Output {
                     return self.send_whole(whole, None);
                 }
                 if self.head_request || self.head_says_no_body() {
-                    return self.send_headers(self.declared_body_len());
+                    return self.send_headers(declared);
                 }
             }
             match self.pull() {
                 Some(Ok(chunk)) if chunk.is_empty() => continue,
-                Some(Ok(chunk)) => return self.first_chunk(chunk),
+                Some(Ok(chunk)) => return self.first_chunk(chunk, declared),
                 Some(Err(e)) => return Err(e),
                 None => {
                     self.body_done = true;
                     let written = self.slot.take_written();
                     if written.is_empty() {
-                        return self.send_whole(Bytes::new(), self.declared_body_len());
+                        return self.send_whole(Bytes::new(), declared);
                     }
                     let head = self.send_headers(None)?;
                     self.write_all(written)?;
@@ -131,10 +133,13 @@ impl Output {
 
     /// The first non-empty chunk made the head final. When the body says it
     /// has nothing more (wsgiref's one-block rule), the whole body is known.
-    fn first_chunk(&mut self, chunk: Bytes) -> Result<Head, Error> {
+    fn first_chunk(&mut self, chunk: Bytes, declared: Option<u64>) -> Result<Head, Error> {
         let written = self.slot.take_written();
-        let len = if written.is_empty() { self.declared_body_len() } else { None };
-        let spent = self.body.as_ref().is_some_and(|b| b.size_hint().1 == Some(0));
+        let len = declared.filter(|_| written.is_empty());
+        let spent = self
+            .body
+            .as_ref()
+            .is_some_and(|b| b.size_hint().1 == Some(0));
         if written.is_empty() && spent {
             let after = self.pull();
             let later = self.slot.take_written();
@@ -167,14 +172,19 @@ impl Output {
     /// The length a body declared ([`Body::with_len`], a file), when it is
     /// not already whole in memory (whole bodies are framed by their size).
     fn declared_body_len(&self) -> Option<u64> {
-        self.body.as_ref().filter(|b| !b.is_whole()).and_then(Body::len)
+        self.body
+            .as_ref()
+            .filter(|b| !b.is_whole())
+            .and_then(Body::len)
     }
 
     /// A head whose status has no body, or whose Content-Length is 0, may go
     /// without pulling the body.
     fn head_says_no_body(&self) -> bool {
         let state = self.slot.lock();
-        let Some(head) = state.head.as_ref() else { return false };
+        let Some(head) = state.head.as_ref() else {
+            return false;
+        };
         sends_no_body(head.status) || matches!(head.content_length(), Ok(Some(0)))
     }
 
@@ -377,7 +387,10 @@ impl Output {
         self.log(&error);
         self.drop_body();
         let mut head = Head::new(StatusCode::INTERNAL_SERVER_ERROR);
-        head.headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        head.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         let mut body = Bytes::from_static(ERROR_BODY);
         let fresh = {
             let mut state = self.slot.lock();
@@ -429,7 +442,8 @@ impl Output {
     fn drop_body(&mut self) {
         if let Some(body) = self.body.take() {
             if catch_unwind(AssertUnwindSafe(|| drop(body))).is_err() {
-                self.errors.log("gateway: the app's body panicked while closing");
+                self.errors
+                    .log("gateway: the app's body panicked while closing");
             }
         }
     }
@@ -445,10 +459,15 @@ impl Output {
         let pending = self.ready.as_ref().map_or(0, Bytes::len)
             + self.queue.iter().map(Bytes::len).sum::<usize>();
         let bytes_sent = self.sent - pending as u64;
-        let outcome = Outcome { status: self.status, bytes_sent, end };
+        let outcome = Outcome {
+            status: self.status,
+            bytes_sent,
+            end,
+        };
         for intercept in &mut self.chain {
             if catch_unwind(AssertUnwindSafe(|| intercept.finish(&outcome))).is_err() {
-                self.errors.log("gateway: an interceptor panicked in finish");
+                self.errors
+                    .log("gateway: an interceptor panicked in finish");
             }
         }
     }
@@ -465,13 +484,21 @@ impl Iterator for Output {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.is_end_stream() { (0, Some(0)) } else { (0, None) }
+        if self.is_end_stream() {
+            (0, Some(0))
+        } else {
+            (0, None)
+        }
     }
 }
 
 impl Drop for Output {
     fn drop(&mut self) {
-        let end = if self.is_end_stream() { End::Complete } else { End::ClientGone };
+        let end = if self.is_end_stream() {
+            End::Complete
+        } else {
+            End::ClientGone
+        };
         self.close(end);
     }
 }

@@ -10,14 +10,32 @@
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Per byte, for text: `0` goes as is, `1` (a space) goes as is between
+/// quotes, `2` is escaped.
+const TEXT: [u8; 256] = {
+    let mut class = [2; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        class[b] = 0;
+        b += 1;
+    }
+    class[b'"' as usize] = 2;
+    class[b'\\' as usize] = 2;
+    class[b' ' as usize] = 1;
+    class
+};
+
 /// Apache's `ap_escape_logitem`: printable ASCII but `"` and `\` as is,
 /// C escapes for the usual controls, `\xhh` for every other byte (and for
 /// a space, unless `quoted`).
 pub(super) fn escape_text(buf: &mut Vec<u8>, s: &[u8], quoted: bool) {
+    let plain = u8::from(quoted);
     let mut from = 0;
-    for (i, &b) in s.iter().enumerate() {
+    while let Some(at) = s[from..].iter().position(|&b| TEXT[usize::from(b)] > plain) {
+        let i = from + at;
+        buf.extend_from_slice(&s[from..i]);
+        let b = s[i];
         let short: &[u8] = match b {
-            b' ' if quoted => continue,
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
             b'\n' => b"\\n",
@@ -25,7 +43,6 @@ pub(super) fn escape_text(buf: &mut Vec<u8>, s: &[u8], quoted: bool) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0b => b"\\v",
-            0x21..=0x7e => continue,
             _ => &[
                 b'\\',
                 b'x',
@@ -33,40 +50,43 @@ pub(super) fn escape_text(buf: &mut Vec<u8>, s: &[u8], quoted: bool) {
                 HEX[usize::from(b & 15)],
             ],
         };
-        buf.extend_from_slice(&s[from..i]);
         buf.extend_from_slice(short);
         from = i + 1;
     }
     buf.extend_from_slice(&s[from..]);
 }
 
-/// The inside of a JSON string.
+/// The inside of a JSON string. ASCII runs are copied as they are; the
+/// rest goes through [`escape_json_chars`].
 pub(super) fn escape_json(buf: &mut Vec<u8>, s: &[u8]) {
+    let mut from = 0;
+    while let Some(at) = s[from..]
+        .iter()
+        .position(|&b| !matches!(b, 0x20..=0x7e) || b == b'"' || b == b'\\')
+    {
+        let i = from + at;
+        buf.extend_from_slice(&s[from..i]);
+        if s[i] >= 0x80 {
+            return escape_json_chars(buf, &s[i..]);
+        }
+        escape_json_char(buf, char::from(s[i]));
+        from = i + 1;
+    }
+    buf.extend_from_slice(&s[from..]);
+}
+
+/// The inside of a JSON string, char by char: bytes that are not UTF-8
+/// become `\ufffd`.
+fn escape_json_chars(buf: &mut Vec<u8>, s: &[u8]) {
     for chunk in s.utf8_chunks() {
         let valid = chunk.valid();
         let mut from = 0;
         for (i, c) in valid.char_indices() {
-            let short: &[u8] = match c {
-                '"' => b"\\\"",
-                '\\' => b"\\\\",
-                '\n' => b"\\n",
-                '\r' => b"\\r",
-                '\t' => b"\\t",
-                '\0'..='\x1f'
-                | '\x7f'..='\u{9f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}' => &[],
-                _ => continue,
-            };
-            buf.extend_from_slice(&valid.as_bytes()[from..i]);
-            if short.is_empty() {
-                let n = c as u32;
-                buf.extend_from_slice(b"\\u");
-                buf.extend((0..4).rev().map(|k| HEX[((n >> (4 * k)) & 15) as usize]));
-            } else {
-                buf.extend_from_slice(short);
+            if !json_unsafe(c) {
+                continue;
             }
+            buf.extend_from_slice(&valid.as_bytes()[from..i]);
+            escape_json_char(buf, c);
             from = i + c.len_utf8();
         }
         buf.extend_from_slice(&valid.as_bytes()[from..]);
@@ -74,6 +94,38 @@ pub(super) fn escape_json(buf: &mut Vec<u8>, s: &[u8]) {
             buf.extend_from_slice(b"\\ufffd");
         }
     }
+}
+
+/// JSON's own escapes, the C1 controls, the line separators, the
+/// bidirectional overrides and the byte-order mark.
+fn json_unsafe(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\\'
+            | '\0'..='\x1f'
+            | '\x7f'..='\u{9f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// One char that JSON (or a reader of the log) needs escaped.
+fn escape_json_char(buf: &mut Vec<u8>, c: char) {
+    let short: &[u8] = match c {
+        '"' => b"\\\"",
+        '\\' => b"\\\\",
+        '\n' => b"\\n",
+        '\r' => b"\\r",
+        '\t' => b"\\t",
+        _ => {
+            let n = u32::from(c);
+            buf.extend_from_slice(b"\\u");
+            buf.extend((0..4).rev().map(|k| HEX[((n >> (4 * k)) & 15) as usize]));
+            return;
+        }
+    };
+    buf.extend_from_slice(short);
 }
 
 /// A field name as a quoted JSON key.

@@ -29,8 +29,13 @@
 //! | `duration_us`, `duration_ms`, `duration_s` | `%D`, `%{ms}T`, `%T` | time to the last byte |
 //! | `aborted` | | `-`, or `failed` / `client_gone` when the body did not end |
 //!
-//! `Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie` are
-//! printed as `[redacted]` whatever the format asks.
+//! A missing value prints `-` (`null` in JSON). Values from the client or
+//! the app are escaped as Apache does (`\"`, `\n`, `\xhh`, ...), and a field
+//! that does not stand between `"`s has its spaces escaped too (`\x20`), so
+//! no value can pass for another field. `Authorization`,
+//! `Proxy-Authorization`, `Cookie` and `Set-Cookie` are printed as
+//! `[redacted]` whatever the format asks. A request line holds the target as
+//! the client sent it (the path for HTTP/2), its URL password redacted.
 //!
 //! ```
 //! use gateway_middleware::access_log::Format;

@@ -71,6 +71,7 @@ mod plan;
 mod record;
 mod render;
 mod sink;
+mod stamp;
 
 use std::borrow::Cow;
 

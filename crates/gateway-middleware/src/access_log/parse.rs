@@ -27,7 +27,7 @@ impl Format {
     }
 
     /// The index of `name` in `list`, added if new.
-    fn index<T: PartialEq>(list: &mut Vec<T>, name: T) -> usize {
+    pub(super) fn index<T: PartialEq>(list: &mut Vec<T>, name: T) -> usize {
         list.iter().position(|n| *n == name).unwrap_or_else(|| {
             list.push(name);
             list.len() - 1

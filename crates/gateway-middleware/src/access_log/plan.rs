@@ -52,14 +52,14 @@ impl Plan {
     /// the tracing sink's fields need.
     pub(super) fn new(mut format: Format, redact: &[HeaderName], traced: bool) -> Self {
         let traced = traced.then(|| Traced {
-            referer: index(&mut format.request_headers, REFERER),
-            user_agent: index(&mut format.request_headers, USER_AGENT),
+            referer: Format::index(&mut format.request_headers, REFERER),
+            user_agent: Format::index(&mut format.request_headers, USER_AGENT),
             request_id: (
-                index(
+                Format::index(
                     &mut format.request_headers,
                     HeaderName::from_static("x-request-id"),
                 ),
-                index(
+                Format::index(
                     &mut format.response_headers,
                     HeaderName::from_static("x-request-id"),
                 ),
@@ -118,13 +118,6 @@ impl Needs {
             notes: true,
         }
     }
-}
-
-fn index(list: &mut Vec<HeaderName>, name: HeaderName) -> usize {
-    list.iter().position(|n| *n == name).unwrap_or_else(|| {
-        list.push(name);
-        list.len() - 1
-    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use gateway_core::{Environ, Error, Head, Intercept, Outcome};
-use http::{HeaderValue, Method, Uri};
+use http::{HeaderValue, Method, Uri, Version};
 use time::OffsetDateTime;
 
 use super::app::Shared;
@@ -96,7 +96,7 @@ impl Record {
             },
             method: environ.method().clone(),
             protocol: environ.server_protocol(),
-            uri: needs.uri.then(|| environ.uri().clone()),
+            uri: needs.uri.then(|| request_target(environ)),
             path,
             request,
             response: Vec::new(),
@@ -137,6 +137,19 @@ impl Record {
                 }
             }
         }
+    }
+}
+
+/// The request target as the client sent it: HTTP/2 and HTTP/3 send the
+/// scheme and authority apart from the path (`:path`), which is what goes
+/// in a request line, as Apache logs it.
+fn request_target(environ: &Environ) -> Uri {
+    let uri = environ.uri();
+    match uri.path_and_query() {
+        Some(path) if environ.version() >= Version::HTTP_2 && uri.scheme().is_some() => {
+            Uri::from(path.clone())
+        }
+        _ => uri.clone(),
     }
 }
 

@@ -3,24 +3,14 @@
 
 use std::cell::Cell;
 use std::io::Write as _;
+use std::net::IpAddr;
 
 use http::{HeaderValue, Method, Uri};
 use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
 use super::escape::{escape_json, escape_text};
 use super::record::Remote;
-
-/// `10/Oct/2000:13:55:36 +0000`, as Apache's `%t` (inside its brackets).
-const CLF: &[BorrowedFormatItem<'static>] = format_description!(
-    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
-);
-
-/// RFC 3339 with microseconds: `2000-10-10T13:55:36.000000+00:00`.
-const RFC3339: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6][offset_hour sign:mandatory]:[offset_minute]"
-);
+use super::stamp;
 
 /// A field's value, before it is written in a text or JSON line.
 #[derive(Debug)]
@@ -58,12 +48,10 @@ impl Value<'_> {
             Value::Missing => buf.push(b'-'),
             Value::Num(n) => buf.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             Value::Static(s) => buf.extend_from_slice(s.as_bytes()),
-            Value::Addr(Remote::Ip(ip)) => {
-                let _ = write!(buf, "{ip}");
-            }
+            Value::Addr(Remote::Ip(ip)) => ip_into(*ip, buf),
             Value::Time(t) => {
                 buf.push(b'[');
-                if t.format_into(buf, CLF).is_err() {
+                if !stamp::clf(*t, buf) {
                     buf.truncate(start);
                     buf.push(b'-');
                 } else {
@@ -88,7 +76,7 @@ impl Value<'_> {
             Value::Time(t) => {
                 let start = buf.len();
                 buf.push(b'"');
-                if t.format_into(buf, RFC3339).is_err() {
+                if !stamp::rfc3339(*t, buf) {
                     buf.truncate(start);
                     buf.extend_from_slice(b"null");
                 } else {
@@ -96,7 +84,9 @@ impl Value<'_> {
                 }
             }
             Value::Addr(Remote::Ip(ip)) => {
-                let _ = write!(buf, "\"{ip}\"");
+                buf.push(b'"');
+                ip_into(*ip, buf);
+                buf.push(b'"');
             }
             _ => {
                 buf.push(b'"');
@@ -136,6 +126,23 @@ impl Value<'_> {
                 put(protocol.as_bytes(), false);
             }
             _ => {}
+        }
+    }
+}
+
+/// An IP address, IPv4 without `fmt`.
+fn ip_into(ip: IpAddr, buf: &mut Vec<u8>) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                buf.extend_from_slice(itoa::Buffer::new().format(octet).as_bytes());
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(buf, "{v6}");
         }
     }
 }
@@ -208,6 +215,23 @@ mod tests {
             out.extend_from_slice(s)
         });
         assert_eq!(out, b"/a/b?c");
+    }
+
+    #[test]
+    fn addresses_are_written() {
+        let mut buf = Vec::new();
+        for (ip, text) in [
+            ("10.0.200.7", "10.0.200.7"),
+            ("::1", "::1"),
+            ("2001:db8::8a2e:370:7334", "2001:db8::8a2e:370:7334"),
+        ] {
+            buf.clear();
+            Value::Addr(&Remote::Ip(ip.parse().unwrap())).text(&mut buf, false);
+            assert_eq!(buf, text.as_bytes());
+        }
+        buf.clear();
+        Value::Addr(&Remote::None).json(&mut buf);
+        assert_eq!(buf, b"null");
     }
 
     #[test]

@@ -118,8 +118,10 @@ impl Settings {
         if !self.overwrite_remote_user && environ.var("REMOTE_USER").is_some() {
             return;
         }
-        environ.set_var("REMOTE_USER", user.name.clone());
-        environ.set_var("AUTH_TYPE", user.scheme.as_str());
+        // Through the access log's hook, so an AccessLog outside this
+        // middleware logs the user it never sees in its own environ.
+        crate::access_log::set_var(environ, "REMOTE_USER", user.name.clone());
+        crate::access_log::set_var(environ, "AUTH_TYPE", user.scheme.as_str());
         environ.extensions_mut().insert(user);
     }
 }

@@ -36,12 +36,19 @@ impl Inflated {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the request body inflates to more than {limit} bytes\n"),
             ),
-            CORRUPT => (StatusCode::BAD_REQUEST, "the request body is not valid gzip\n".to_owned()),
+            CORRUPT => (
+                StatusCode::BAD_REQUEST,
+                "the request body is not valid gzip\n".to_owned(),
+            ),
             _ => return None,
         };
         let mut head = Head::new(status);
-        head.headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-        head.headers.insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
+        head.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        head.headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
         Some((head, Bytes::from(message)))
     }
 }
@@ -57,13 +64,20 @@ pub(crate) fn inflate_request(environ: &mut Environ, limit: u64) -> Option<Arc<I
         .flat_map(|v| v.to_str().unwrap_or("?").split(','))
         .map(str::trim)
         .filter(|c| !c.is_empty());
-    let gzip = codings.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip"));
+    let gzip = codings
+        .next()
+        .is_some_and(|c| c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip"));
     if !gzip || codings.next().is_some() {
         return None;
     }
     let state = Arc::new(Inflated::default());
     let input = environ.take_input();
-    let reader = Limit { decoder: MultiGzDecoder::new(input), limit, total: 0, state: state.clone() };
+    let reader = Limit {
+        decoder: MultiGzDecoder::new(input),
+        limit,
+        total: 0,
+        state: state.clone(),
+    };
     environ.set_input(Input::from_reader(reader, None));
     environ.headers_mut().remove(CONTENT_ENCODING);
     environ.headers_mut().remove(CONTENT_LENGTH);
@@ -83,7 +97,9 @@ impl Read for Limit {
         if self.total > self.limit {
             return Err(too_large(self.limit));
         }
-        let room = usize::try_from(self.limit - self.total).unwrap_or(usize::MAX).saturating_add(1);
+        let room = usize::try_from(self.limit - self.total)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
         let want = buf.len().min(room);
         match self.decoder.read(&mut buf[..want]) {
             Ok(n) => {
@@ -97,7 +113,9 @@ impl Read for Limit {
             Err(e) => {
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+                    io::ErrorKind::InvalidData
+                        | io::ErrorKind::InvalidInput
+                        | io::ErrorKind::UnexpectedEof
                 ) {
                     self.state.set(CORRUPT);
                 }
@@ -108,11 +126,17 @@ impl Read for Limit {
 }
 
 fn too_large(limit: u64) -> io::Error {
-    io::Error::new(io::ErrorKind::FileTooLarge, Error::PayloadTooLarge { limit })
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        Error::PayloadTooLarge { limit },
+    )
 }
 
 impl fmt::Debug for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limit").field("limit", &self.limit).field("total", &self.total).finish()
+        f.debug_struct("Limit")
+            .field("limit", &self.limit)
+            .field("total", &self.total)
+            .finish()
     }
 }

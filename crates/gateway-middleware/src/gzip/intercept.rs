@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gateway_core::{Error, Head, Intercept};
+use http::StatusCode;
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, HeaderMap,
     HeaderName, HeaderValue, VARY,
 };
-use http::StatusCode;
 
 use super::Config;
 use super::decompress::Inflated;
@@ -76,13 +76,24 @@ impl GzipIntercept {
         {
             return Plan::Pass;
         }
-        let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
         // A 304's own body is empty: only a declared length says anything.
-        let len = if status == StatusCode::NOT_MODIFIED { declared } else { declared.or(len) };
-        if len.is_some_and(|n| n == 0 || n < self.config.min_size) || !self.config.predicate.check(head) {
+        let len = if status == StatusCode::NOT_MODIFIED {
+            declared
+        } else {
+            declared.or(len)
+        };
+        if len.is_some_and(|n| n == 0 || n < self.config.min_size)
+            || !self.config.predicate.check(head)
+        {
             return Plan::Pass;
         }
-        match (self.accepts_gzip && !self.head_request, status == StatusCode::NOT_MODIFIED) {
+        match (
+            self.accepts_gzip && !self.head_request,
+            status == StatusCode::NOT_MODIFIED,
+        ) {
             (false, _) => Plan::Identity,
             (true, true) => Plan::NotModified,
             (true, false) => Plan::Gzip,
@@ -91,7 +102,10 @@ impl GzipIntercept {
 
     /// Replace the app's answer when the request body could not be inflated.
     fn reject(&mut self, head: &mut Head) -> Option<Bytes> {
-        let (new, body) = self.inflated.as_ref()?.rejection(head, self.config.decompress?)?;
+        let (new, body) = self
+            .inflated
+            .as_ref()?
+            .rejection(head, self.config.decompress?)?;
         *head = new;
         Some(body)
     }
@@ -139,7 +153,8 @@ impl Intercept for GzipIntercept {
         }
         let gz = gzip_whole(self.config.level, &body)?;
         if head.headers.contains_key(CONTENT_LENGTH) {
-            head.headers.insert(CONTENT_LENGTH, HeaderValue::from(gz.len()));
+            head.headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(gz.len()));
         }
         Ok(gz)
     }

@@ -8,7 +8,7 @@
 //! [`Intercept`](gateway_core::Intercept) and calls the app. When the head is
 //! final it decides:
 //!
-//! - **left alone**: `HEAD` requests, `1xx`, `204`, `206`, a `Content-Range`,
+//! - **left alone**: `1xx`, `204`, `206`, a `Content-Range`,
 //!   a `Content-Encoding` already set, `Cache-Control: no-transform`, a
 //!   content digest header (`Content-Digest`, `Repr-Digest`, `Digest`,
 //!   `Content-MD5`: it would no longer match), an empty body or one whose
@@ -19,8 +19,9 @@
 //!   `Vary: Accept-Encoding` (once; never next to `Vary: *`), a strong `ETag`
 //!   made weak, `Accept-Ranges` dropped, and `Content-Length` set to the
 //!   compressed size for a body known whole or removed for a stream;
-//! - **sent as is** otherwise, with `Vary: Accept-Encoding` all the same
-//!   (caches must not hand the identity copy to a client that takes gzip).
+//! - **sent as is** to a client that does not take gzip, and to `HEAD`
+//!   requests, with `Vary: Accept-Encoding` all the same (caches must not
+//!   hand the identity copy to a client that takes gzip).
 //!   A `304` to a client that takes gzip gets the `Vary` and the weak `ETag`
 //!   of the representation it validates.
 //!
@@ -34,11 +35,12 @@
 //! With [`Gzip::decompress_requests`], a request with `Content-Encoding:
 //! gzip` has its `wsgi.input` inflated as the app reads it, and its
 //! `Content-Encoding` and `Content-Length` removed. Reading past the limit
-//! fails with [`Error::PayloadTooLarge`](gateway_core::Error::PayloadTooLarge)
-//! (inside an `io::Error`), and an app that fails on it (or answers with a
-//! `5xx` or a success) is answered `413 Payload Too Large` instead; a body
-//! that is not gzip, `400 Bad Request`. An app that answers a `4xx` of its
-//! own keeps it. A request body in another coding is passed on unchanged.
+//! fails with an `io::Error` holding [`Error::PayloadTooLarge`]; an app that
+//! fails on it (or answers anything but a `4xx` of its own) is answered
+//! `413 Payload Too Large`, and one whose request body is not gzip, `400 Bad
+//! Request`. This holds while the head is not sent: an app that reads its
+//! input from inside a streamed body gets the error there. A request body in
+//! another coding is passed on unchanged.
 //!
 //! ```
 //! use std::io::Read;
@@ -130,7 +132,13 @@ pub(crate) struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { level: 6, min_size: 1024, flush: Flush::EveryChunk, predicate: Predicate::Default, decompress: None }
+        Config {
+            level: 6,
+            min_size: 1024,
+            flush: Flush::EveryChunk,
+            predicate: Predicate::Default,
+            decompress: None,
+        }
     }
 }
 
@@ -188,7 +196,10 @@ impl<A: App> Middleware<A> for Gzip {
     type App = GzipApp<A>;
 
     fn wrap(&self, app: A) -> GzipApp<A> {
-        GzipApp { app, config: Arc::new(self.config.clone()) }
+        GzipApp {
+            app,
+            config: Arc::new(self.config.clone()),
+        }
     }
 }
 
@@ -200,7 +211,10 @@ pub struct GzipApp<A> {
 
 impl<A: App> App for GzipApp<A> {
     fn call(&self, mut environ: Environ, start_response: StartResponse) -> Result<Body, Error> {
-        let inflated = self.config.decompress.and_then(|limit| decompress::inflate_request(&mut environ, limit));
+        let inflated = self
+            .config
+            .decompress
+            .and_then(|limit| decompress::inflate_request(&mut environ, limit));
         start_response.intercept(GzipIntercept {
             config: self.config.clone(),
             accepts_gzip: negotiate::accepts_gzip(environ.headers()),
@@ -214,6 +228,8 @@ impl<A: App> App for GzipApp<A> {
 
 impl<A> fmt::Debug for GzipApp<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GzipApp").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("GzipApp")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }

@@ -26,15 +26,16 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
             let mut params = member.split(';');
             let coding = params.next().unwrap_or("").trim();
             let Some(q) = weight(params) else { continue };
-            let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                &mut gzip
-            } else if coding.eq_ignore_ascii_case("identity") {
-                &mut identity
-            } else if coding == "*" {
-                &mut star
-            } else {
-                continue;
-            };
+            let slot =
+                if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                    &mut gzip
+                } else if coding.eq_ignore_ascii_case("identity") {
+                    &mut identity
+                } else if coding == "*" {
+                    &mut star
+                } else {
+                    continue;
+                };
             *slot = Some(slot.map_or(q, |old| old.max(q)));
         }
     }
@@ -45,7 +46,7 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// The `q` parameter of one member (`1` when absent), `None` when invalid.
 fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<Q> {
     let mut q = 1000;
-    for param in params {
+    for param in params.map(str::trim).filter(|p| !p.is_empty()) {
         let (name, value) = param.split_once('=')?;
         if name.trim().eq_ignore_ascii_case("q") {
             q = qvalue(value.trim())?;

@@ -57,7 +57,9 @@ const COMPRESSED_APPLICATION: [&str; 15] = [
 /// [`compressible`] for one `Content-Type` value.
 fn compressible_type(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = essence.split_once('/') else { return false };
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
     let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     if is(kind, "image") {
         is(subtype, "svg+xml")

@@ -59,7 +59,7 @@ impl Drop for Enter {
 /// Serve `req` on a blocking thread, holding `permit` while it runs.
 pub(crate) fn call<A, B>(
     app: &Arc<A>,
-    config: Config,
+    config: &Config,
     permit: Option<OwnedSemaphorePermit>,
     req: Request<B>,
 ) -> ResponseFuture<A, B>
@@ -70,7 +70,10 @@ where
     B::Error: Into<gateway_core::BoxError>,
 {
     let Some(permit) = permit else {
-        return ResponseFuture::ready(plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n"));
+        return ResponseFuture::ready(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable\n",
+        ));
     };
     let Ok(handle) = Handle::try_current() else {
         // Blocking dispatch needs a tokio runtime to lend it threads.
@@ -86,7 +89,7 @@ where
         let length = body.size_hint().exact();
         Input::from_reader(BodyReader::new(body), length)
     };
-    let environ = environ(parts, input, &config);
+    let environ = environ(parts, input, config);
     let (tx, rx) = oneshot::channel();
     let app = app.clone();
     let marker = handle.clone();
@@ -100,7 +103,11 @@ where
 }
 
 /// On the blocking thread: run the app, send the head, then stream the body.
-fn run<A: App + ?Sized>(app: &A, environ: Environ, tx: oneshot::Sender<http::Response<GatewayBody>>) {
+fn run<A: App + ?Sized>(
+    app: &A,
+    environ: Environ,
+    tx: oneshot::Sender<http::Response<GatewayBody>>,
+) {
     let kind = RequestKind::of(&environ);
     let started = start(Handler::new().run(app, environ), kind);
     let Some(mut output) = started.rest else {

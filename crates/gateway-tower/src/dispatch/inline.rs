@@ -24,10 +24,14 @@ use crate::GatewayBody;
 use crate::future::ResponseFuture;
 
 /// Serve `req` inline.
-pub(crate) fn call<A: App, B: Body>(app: &Arc<A>, config: Config, req: Request<B>) -> ResponseFuture<A, B> {
+pub(crate) fn call<A: App, B: Body>(
+    app: &Arc<A>,
+    config: &Config,
+    req: Request<B>,
+) -> ResponseFuture<A, B> {
     let (parts, body) = req.into_parts();
     if body.is_end_stream() {
-        return ResponseFuture::ready(run(&**app, parts, Input::empty(), &config));
+        return ResponseFuture::ready(run(&**app, parts, Input::empty(), config));
     }
     if body.size_hint().lower() > config.body_limit as u64 {
         return ResponseFuture::ready(too_large());
@@ -36,7 +40,7 @@ pub(crate) fn call<A: App, B: Body>(app: &Arc<A>, config: Config, req: Request<B
         body,
         pending: Some((parts, app.clone())),
         buf: Collected::Nothing,
-        config,
+        config: config.clone(),
     })
 }
 
@@ -139,7 +143,10 @@ impl<A: App, B: Body> Future for Collect<A, B> {
         }
         let Some((parts, app)) = this.pending.take() else {
             // Polled after it finished: a broken caller, answered, not a panic.
-            return Poll::Ready(plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
+            return Poll::Ready(plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error\n",
+            ));
         };
         let input = std::mem::replace(this.buf, Collected::Nothing).into_input();
         Poll::Ready(run(&*app, parts, input, this.config))

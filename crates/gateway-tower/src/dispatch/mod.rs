@@ -31,7 +31,7 @@ pub(crate) mod blocking;
 pub(crate) mod inline;
 
 use bytes::Bytes;
-use gateway_core::{Environ, Error, Input, Output, Response, UrlScheme};
+use gateway_core::{Environ, Error, Errors, Input, Output, Response, UrlScheme};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{StatusCode, Version};
 
@@ -47,12 +47,14 @@ pub enum Dispatch {
     Inline,
 }
 
-/// The per-service settings, copied into every request.
-#[derive(Debug, Clone, Copy)]
+/// The per-service settings, cloned into requests that outlive `call`.
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) dispatch: Dispatch,
     pub(crate) body_limit: usize,
     pub(crate) url_scheme: UrlScheme,
+    /// `wsgi.errors` for every request, when not the default (`tracing`).
+    pub(crate) errors: Option<Errors>,
 }
 
 /// The request as the app sees it: the parts are moved in, not copied.
@@ -65,6 +67,9 @@ pub(crate) fn environ(parts: http::request::Parts, input: Input, config: &Config
     }
     if config.url_scheme != UrlScheme::Http {
         environ.set_url_scheme(config.url_scheme);
+    }
+    if let Some(errors) = &config.errors {
+        environ.set_errors(errors.clone());
     }
     environ
 }
@@ -96,12 +101,19 @@ pub(crate) struct Started {
 
 /// Take the Handler's final head and the first chunk of its body.
 pub(crate) fn start(response: Response, kind: RequestKind) -> Started {
-    let Response { head, body: mut output } = response;
+    let Response {
+        head,
+        body: mut output,
+    } = response;
     let length = output.content_length();
     // The Handler already holds the first chunk (it pulled the body until
     // the head was final): taking it is free, and tells whether it was all.
     let first = output.next();
-    let rest = if output.is_end_stream() { None } else { Some(output) };
+    let rest = if output.is_end_stream() {
+        None
+    } else {
+        Some(output)
+    };
     let mut res = http::Response::new(());
     *res.status_mut() = head.status;
     *res.headers_mut() = head.headers;
@@ -120,17 +132,26 @@ pub(crate) fn start(response: Response, kind: RequestKind) -> Started {
         // hyper sends no Content-Length for an empty HEAD response unless
         // the head has one: give it the length a GET would have had.
         if let Some(len) = length {
-            res.headers_mut().entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(len));
+            res.headers_mut()
+                .entry(CONTENT_LENGTH)
+                .or_insert_with(|| HeaderValue::from(len));
         }
     }
-    Started { head: res, first, rest, length }
+    Started {
+        head: res,
+        first,
+        rest,
+        length,
+    }
 }
 
 /// An answer of the bridge itself (not of the app): a status and a line of text.
 pub(crate) fn plain(status: StatusCode, text: &'static str) -> http::Response<GatewayBody> {
     let mut res = http::Response::new(GatewayBody::from(text));
     *res.status_mut() = status;
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     res
 }

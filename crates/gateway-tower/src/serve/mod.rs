@@ -14,7 +14,8 @@
 //! It stops on SIGINT or SIGTERM, or when the future given to
 //! [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
 //! accepting, lets every request in flight finish (idle connections close at
-//! once), and then [`serve`](Server::serve) returns `Ok(())`.
+//! once), and then [`serve`](Server::serve) returns `Ok(())`. A second
+//! signal returns at once, leaving the connections to end with the runtime.
 //!
 //! ```no_run
 //! use gateway_core::{Body, Environ, Error, StartResponse};
@@ -140,7 +141,10 @@ impl Server {
     }
 
     /// Also stop, gracefully, when `signal` ends.
-    pub fn with_graceful_shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
         self.shutdown = Some(Box::pin(signal));
         self
     }
@@ -155,7 +159,9 @@ impl Server {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let server = self.server_header.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let server = self
+            .server_header
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let local = self.listener.local_addr()?;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -196,8 +202,15 @@ impl Server {
                 },
             };
             let _ = stream.set_nodelay(true);
-            let info = ConnectionInfo { local: stream.local_addr().unwrap_or(local), remote };
-            let service = Connected { service: service.clone(), info, server: server.clone() };
+            let info = ConnectionInfo {
+                local: stream.local_addr().unwrap_or(local),
+                remote,
+            };
+            let service = Connected {
+                service: service.clone(),
+                info,
+                server: server.clone(),
+            };
             let builder = builder.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
@@ -209,7 +222,17 @@ impl Server {
             });
         }
         drop(self.listener);
-        graceful.shutdown().await;
+        if self.signals {
+            // A second signal means: stop waiting for the requests in flight.
+            tokio::select! {
+                () = graceful.shutdown() => {}
+                () = shutdown::wait(true, None) => {
+                    tracing::warn!(target: "gateway::serve", "second signal: not waiting for requests in flight");
+                }
+            }
+        } else {
+            graceful.shutdown().await;
+        }
         Ok(())
     }
 }
@@ -218,7 +241,9 @@ impl Server {
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
     )
 }
 
