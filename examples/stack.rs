@@ -11,16 +11,27 @@
 //! request whose head takes longer than 30 s gets `408`; a panic in a layer
 //! becomes a `500`. Ctrl-C or SIGTERM stops it once the requests in flight
 //! have finished, with exit status 0. `RUST_LOG` sets the log level (`info`).
+//!
+//! Requests that cannot block (no request body, and not `/stream`, which
+//! sleeps between chunks) run on the connection's task (Inline dispatch);
+//! the others on tokio's blocking pool (Blocking dispatch), through the same
+//! middleware stack.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gateway::middleware::access_log::AccessLog;
 use gateway::middleware::auth::{AuthError, BasicAuth, BearerAuth, Credentials, StaticTokens};
 use gateway::middleware::gzip::Gzip;
-use gateway::tower::{IntoService, Server};
+use gateway::tower::{AppService, Dispatch, GatewayBody, ResponseFuture, Server};
 use gateway::{App, Stack};
-use http::StatusCode;
-use tower::ServiceBuilder;
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::{Body as _, Incoming};
+use tower::util::future::EitherResponseFuture;
+use tower::util::{Either, Oneshot};
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -75,7 +86,7 @@ async fn main() -> std::io::Result<()> {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .service(app.into_service());
+        .service(Dispatcher::new(app));
 
     let server = Server::bind(&*addr).await?.server_header("gateway");
     eprintln!(
@@ -101,6 +112,78 @@ fn demo_stack(user: &str, password: &str, token: &str) -> Result<impl App, AuthE
         )
         .with(BearerAuth::new(REALM, StaticTokens::new([(token, user)])?)?.only_under("/api/")?)
         .wrap(gateway::demo::app))
+}
+
+/// Runs each request of `A` inline when it cannot block, else on the
+/// blocking pool (waiting there for a place, as `AppService` does).
+struct Dispatcher<A> {
+    inline: AppService<A>,
+    blocking: AppService<A>,
+}
+
+impl<A: App> Dispatcher<A> {
+    fn new(app: A) -> Self {
+        let app = Arc::new(app);
+        Dispatcher {
+            inline: AppService::from_arc(app.clone()).dispatch(Dispatch::Inline),
+            blocking: AppService::from_arc(app),
+        }
+    }
+}
+
+impl<A> Clone for Dispatcher<A> {
+    fn clone(&self) -> Self {
+        Dispatcher {
+            inline: self.inline.clone(),
+            blocking: self.blocking.clone(),
+        }
+    }
+}
+
+/// A request whose app cannot block: no body to read, a route that does not
+/// sleep.
+fn never_blocks(req: &Request<Incoming>) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && req.body().is_end_stream()
+        && req.uri().path() != "/stream"
+}
+
+type Blocked<A> = Oneshot<AppService<A>, Request<Incoming>>;
+
+impl<A: App> Service<Request<Incoming>> for Dispatcher<A> {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = EitherResponseFuture<ResponseFuture<A, Incoming>, Blocked<A>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Inline is always ready; a blocking request waits in its `Oneshot`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        if never_blocks(&req) {
+            Either::<_, OneshotService<'_, A>>::Left(&mut self.inline).call(req)
+        } else {
+            Either::<&mut AppService<A>, _>::Right(OneshotService(&self.blocking)).call(req)
+        }
+    }
+}
+
+/// Calls a clone of the service once it is ready.
+struct OneshotService<'a, A>(&'a AppService<A>);
+
+impl<A: App> Service<Request<Incoming>> for OneshotService<'_, A> {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Blocked<A>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        self.0.clone().oneshot(req)
+    }
 }
 
 /// The demo credentials, from the environment or the defaults.

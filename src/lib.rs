@@ -5,8 +5,8 @@
 //! The facade re-exports the three crates: [`core`] (`gateway-core`, the
 //! protocol), [`middleware`] (`gateway-middleware`: access log, gzip, auth)
 //! and [`tower`] (`gateway-tower`: apps as tower services over hyper, and
-//! back). [`demo`] is the app the examples serve; [`guide`] and [`tower_guide`]
-//! are the guides of `docs/`, compiled with their examples.
+//! back). [`demo`] is the app the examples serve; [`guide`], [`tower_guide`] and
+//! [`middleware_guide`] are the guides of `docs/`, compiled with their examples.
 
 pub mod demo;
 
@@ -15,6 +15,9 @@ pub mod guide {}
 
 #[doc = include_str!("../docs/tower.md")]
 pub mod tower_guide {}
+
+#[doc = include_str!("../docs/middleware.md")]
+pub mod middleware_guide {}
 
 pub use gateway_core as core;
 pub use gateway_middleware as middleware;

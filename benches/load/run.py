@@ -18,6 +18,17 @@ Groups:
          Blocking dispatch) and the full `stack` example; ratios against raw hyper.
   stack  `stack` against axum + tower-http on `/`, `/big` (gzip) and
          `/private/` (Basic auth); ratios of stack to axum + tower-http.
+
+The axum peers are their own cargo project (benches/load/peers), built as an
+axum user would build them: outside gateway's workspace, so flate2 keeps its
+default backend (miniz_oxide) rather than gateway's zlib-rs. `--zlib-rs-peer`
+adds the same axum + tower-http peer built with flate2's zlib-rs backend, to
+show what the compressor alone is worth. The peer serves on `/big` the very
+bytes gateway's `/big` serves: they are fetched from the stack once and handed
+over in a file (PEER_BIG_FILE).
+
+Binaries go to $CARGO_TARGET_DIR (default: target/) and, for the peers, to
+its `peers/` and `peers-zlib-rs/` subdirectories.
 """
 
 import argparse
@@ -29,22 +40,32 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+PEERS = os.path.join(ROOT, "benches", "load", "peers", "Cargo.toml")
+# where each build puts its binaries: (target dir, cargo build arguments)
+BUILDS = {
+    "gateway": (TARGET, ["--example"]),
+    "peers": (os.path.join(TARGET, "peers"), ["--manifest-path", PEERS, "--bin"]),
+    "peers-zlib-rs": (os.path.join(TARGET, "peers-zlib-rs"),
+                      ["--manifest-path", PEERS, "--features", "zlib-rs", "--bin"]),
+}
 BASIC = "Basic ZGVtbzpkZW1v"  # demo:demo
 
-# name -> (example, extra args); the address is appended as `--addr ADDR` or
-# as the first argument.
+# name -> (build, binary, extra args, address style); the address is appended
+# as `--addr ADDR` or as the first argument.
 SERVERS = {
-    "raw hyper": ("load-peer-hyper", [], "arg"),
-    "axum": ("load-peer-axum", [], "arg"),
-    "axum + tower-http": ("load-peer-axum-stack", [], "arg"),
-    "bridge inline": ("load-bridge", ["--inline"], "flag"),
-    "bridge blocking": ("load-bridge", [], "flag"),
-    "gateway stack": ("stack", [], "flag"),
+    "raw hyper": ("gateway", "load-peer-hyper", [], "arg"),
+    "axum": ("peers", "load-peer-axum", [], "arg"),
+    "axum + tower-http": ("peers", "load-peer-axum-stack", [], "arg"),
+    "axum + tower-http (zlib-rs)": ("peers-zlib-rs", "load-peer-axum-stack", [], "arg"),
+    "bridge inline": ("gateway", "load-bridge", ["--inline"], "flag"),
+    "bridge blocking": ("gateway", "load-bridge", [], "flag"),
+    "gateway stack": ("gateway", "stack", [], "flag"),
 }
 
 # (group, server, route label, path, headers)
@@ -60,6 +81,10 @@ RUNS = [
     ("stack", "axum + tower-http", "/big gzip", "/big", {"Accept-Encoding": "gzip"}),
     ("stack", "gateway stack", "/private/", "/private/", {"Authorization": BASIC}),
     ("stack", "axum + tower-http", "/private/", "/private/", {"Authorization": BASIC}),
+]
+# with --zlib-rs-peer
+ZLIB_RS_RUNS = [
+    ("stack", "axum + tower-http (zlib-rs)", "/big gzip", "/big", {"Accept-Encoding": "gzip"}),
 ]
 
 
@@ -86,16 +111,33 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(name, cores):
-    example, args, style = SERVERS[name]
+def binary(name):
+    build, name, _, _ = SERVERS[name]
+    if build == "path":
+        return name
+    return os.path.join(BUILDS[build][0], "release", "examples" if build == "gateway" else "", name)
+
+
+def build(names):
+    """Build, in release mode, every binary that `names` need."""
+    for key, (target, flags) in BUILDS.items():
+        bins = sorted({SERVERS[n][1] for n in names if SERVERS[n][0] == key})
+        if bins:
+            cmd = ["cargo", "build", "--release", "--quiet", "--target-dir", target]
+            cmd += flags[:-1] + [a for b in bins for a in (flags[-1], b)]
+            subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def start(name, cores, env=None):
+    _, _, args, style = SERVERS[name]
     port = free_port()
     addr = f"127.0.0.1:{port}"
-    argv = [os.path.join(EXAMPLES, example)] + args
+    argv = [binary(name)] + args
     argv += ["--addr", addr] if style == "flag" else [addr]
     if shutil.which("taskset"):
         argv = ["taskset", "-c", cores] + argv
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, RUST_LOG="info"))
+                            env=dict(os.environ, RUST_LOG="info", **(env or {})))
     deadline = time.time() + 20
     while time.time() < deadline:
         try:
@@ -142,26 +184,50 @@ def main():
     ap.add_argument("--only", help="comma-separated groups: hello,stack")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--compare-stack", metavar="BINARY",
+                    help="also run this build of the stack example (e.g. the one before a change) "
+                         "on the stack routes, as 'stack (compared)'")
+    ap.add_argument("--zlib-rs-peer", action="store_true",
+                    help="also run axum + tower-http built with flate2's zlib-rs backend on /big")
     args = ap.parse_args()
 
-    runs = [r for r in RUNS if not args.only or r[0] in args.only.split(",")]
+    all_runs = RUNS + (ZLIB_RS_RUNS if args.zlib_rs_peer else [])
+    if args.compare_stack:
+        SERVERS["stack (compared)"] = ("path", os.path.abspath(args.compare_stack), [], "flag")
+        all_runs += [("stack", "stack (compared)") + r[2:] for r in RUNS
+                     if r[:2] == ("stack", "gateway stack")]
+    runs = [r for r in all_runs if not args.only or r[0] in args.only.split(",")]
     names = sorted({r[1] for r in runs}, key=list(SERVERS).index)
+    peers_big = [n for n in names if SERVERS[n][1] == "load-peer-axum-stack"]
+    if peers_big and "gateway stack" not in names:
+        names.append("gateway stack")  # the source of /big's bytes
     if not args.no_build:
-        examples = sorted({SERVERS[n][0] for n in names})
-        cmd = ["cargo", "build", "--release", "--quiet"] + [a for e in examples for a in ("--example", e)]
-        subprocess.run(cmd, cwd=ROOT, check=True)
+        build(names)
     wrk_bin = find_wrk()
 
     servers = {}
+    big = tempfile.NamedTemporaryFile(prefix="gateway-big-", delete=False)
+    big.close()
     try:
-        for name in names:
-            servers[name] = start(name, args.server_core)
+        # gateway first: the axum + tower-http peers serve its /big bytes.
+        for name in sorted(names, key=lambda n: SERVERS[n][0] != "gateway"):
+            if name in peers_big and os.path.getsize(big.name) == 0:
+                port = servers["gateway stack"][1]
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/big", timeout=5) as resp:
+                    with open(big.name, "wb") as f:
+                        f.write(resp.read())
+            servers[name] = start(name, args.server_core, {"PEER_BIG_FILE": big.name})
         for group, name, label, path, headers in runs:
             status, encoding, size = check(servers[name][1], path, headers)
             note = f" content-encoding={encoding}" if encoding else ""
             print(f"check {name:18} {path:10} -> {status}, {size} bytes{note}", file=sys.stderr)
             if status != 200:
                 raise SystemExit(f"{name} {path} answered {status}")
+        for name in peers_big:  # both serve the same /big bytes
+            with urllib.request.urlopen(f"http://127.0.0.1:{servers[name][1]}/big", timeout=5) as resp:
+                with open(big.name, "rb") as f:
+                    if resp.read() != f.read():
+                        raise SystemExit(f"{name} /big differs from gateway's")
         # Warm up every server once.
         warm = argparse.Namespace(**vars(args))
         warm.duration = 1
@@ -186,6 +252,7 @@ def main():
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        os.unlink(big.name)
 
     med = {i: tuple(statistics.median(x[k] for x in results[i]) for k in range(3)) + (sum(x[3] for x in results[i]),)
            for i in results}

@@ -41,14 +41,16 @@ pub struct GatewayBody {
     failed: Option<Error>,
 }
 
-// The Output is held in place rather than boxed: boxing would cost an
-// allocation per request on the Inline fast path.
-#[allow(clippy::large_enum_variant)]
+// The Output is boxed: a response is moved several times on its way to
+// hyper (through the service's and the server's futures, into hyper's
+// dispatcher), and a large body makes each move a large copy. The box costs
+// one allocation only for a streaming Inline response; a response whose
+// body is whole (the common case) holds no Output at all.
 enum Source {
     /// Nothing more after `first`.
     Done,
     /// The Handler's output, pulled on the task (Inline dispatch).
-    Output(Output),
+    Output(Box<Output>),
     /// Chunks from the app's thread (Blocking dispatch), with backpressure.
     Channel(mpsc::Receiver<Result<Bytes, Error>>),
 }
@@ -82,7 +84,7 @@ impl GatewayBody {
     ) -> Self {
         GatewayBody {
             first,
-            source: Source::Output(output),
+            source: Source::Output(Box::new(output)),
             remaining: length,
             failed: None,
         }

@@ -25,8 +25,8 @@
 //!   A `304` to a client that takes gzip gets the `Vary` and the weak `ETag`
 //!   of the representation it validates.
 //!
-//! A body known whole is compressed in one shot with libdeflate; a stream
-//! goes through flate2 (zlib-rs backend) chunk by chunk, in order with the
+//! Compression is flate2 on its zlib-rs backend. A body known whole is
+//! compressed in one shot; a stream goes through chunk by chunk, in order with the
 //! legacy `write` data, holding one chunk at a time: a 1 GiB body is never
 //! in memory. By default every chunk the app yields is flushed
 //! ([`Flush::EveryChunk`]), so server-sent events and long polls reach the

@@ -39,6 +39,7 @@
 
 mod service;
 mod shutdown;
+mod timer;
 
 use std::fmt;
 use std::future::Future;
@@ -59,6 +60,7 @@ use tower::Service;
 
 use self::service::Connected;
 use self::shutdown::Trigger;
+use self::timer::ConnectionTimer;
 use crate::ConnectionInfo;
 
 /// The default [`Server::max_connections`].
@@ -213,7 +215,18 @@ impl Server {
             };
             let builder = builder.clone();
             let watcher = graceful.watcher();
+            let timed = self.header_read_timeout.is_some();
             tokio::spawn(async move {
+                // The header-read timeout gets a timer of the connection's
+                // own, re-armed lazily rather than once per request.
+                let mut own;
+                let builder = if timed {
+                    own = (*builder).clone();
+                    own.http1().timer(ConnectionTimer::default());
+                    &own
+                } else {
+                    &*builder
+                };
                 let conn = builder.serve_connection(TokioIo::new(stream), service);
                 if let Err(e) = watcher.watch(conn).await {
                     tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}");

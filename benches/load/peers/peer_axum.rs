@@ -1,7 +1,8 @@
 //! Load-benchmark peer: an axum hello server, no middleware.
 //!
-//! `cargo run --release --example load-peer-axum -- 127.0.0.1:0` prints
-//! `listening on ADDR` and serves `Hello, World!` on `/`.
+//! `cargo run --release --manifest-path benches/load/peers/Cargo.toml --bin
+//! load-peer-axum -- 127.0.0.1:0` prints `listening on ADDR` and serves
+//! `Hello, World!` on `/`.
 
 use axum::{Router, routing::get};
 
