@@ -26,8 +26,8 @@ use crate::{AppService, Dispatch};
 
 /// Turns an app into a tower service. Implemented for every [`App`].
 pub trait IntoService: App + Sized {
-    /// An [`AppService`] with Blocking dispatch: the app runs on tokio's
-    /// blocking pool, so it may block.
+    /// An [`AppService`] with Blocking dispatch: the app runs on a blocking
+    /// thread, so it may block.
     fn into_service(self) -> AppService<Self> {
         AppService::new(self)
     }

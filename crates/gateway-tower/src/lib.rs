@@ -9,7 +9,7 @@
 //!   `http::Response<`[`GatewayBody`]`>`. It is cheap to clone and never
 //!   fails, so every tower and tower-http layer wraps it with
 //!   `ServiceBuilder`. [`IntoService`] spells it `app.into_service()`.
-//! - [`Dispatch`] says where the app runs: on tokio's blocking pool
+//! - [`Dispatch`] says where the app runs: on a pool of blocking threads
 //!   (Blocking, the default: `wsgi.input` streams the request body as the
 //!   app reads it, the response streams back with backpressure, and
 //!   `poll_ready` bounds how many apps run at once), or on the async task

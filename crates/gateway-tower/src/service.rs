@@ -57,8 +57,8 @@ use crate::future::ResponseFuture;
 /// The default [`AppService::body_limit`]: 2 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// The default [`AppService::max_blocking`]: half of tokio's default blocking
-/// pool, leaving room for its other users (file I/O, DNS).
+/// The default [`AppService::max_blocking`]: half of the 512 threads of the
+/// blocking pool, which every service in the process shares.
 pub const DEFAULT_MAX_BLOCKING: usize = 256;
 
 /// A gateway app as a tower service. See the module docs.
@@ -118,7 +118,8 @@ impl<A> AppService<A> {
     }
 
     /// How many apps may run at once with Blocking dispatch (at least 1).
-    /// Keep it under the runtime's `max_blocking_threads` (512 by default).
+    /// The blocking pool, shared by every service, runs at most 512 apps at
+    /// once; past that, apps wait for a thread.
     /// The limit is shared by the clones made after this call.
     pub fn max_blocking(mut self, apps: usize) -> Self {
         self.places = Arc::new(Semaphore::new(apps.clamp(1, Semaphore::MAX_PERMITS)));
@@ -280,6 +281,23 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_blocking_app_runs_off_the_worker_and_sees_the_runtime() {
+        let worker = std::thread::current().id();
+        let app = move |_: Environ, sr: StartResponse| -> Result<AppBody, Error> {
+            let off = std::thread::current().id() != worker;
+            let runtime = tokio::runtime::Handle::try_current().is_ok();
+            sr.start("200 OK", ())?;
+            Ok(AppBody::from(format!("{off} {runtime}")))
+        };
+        let request = Request::get("/").body(Full::new(Bytes::new())).unwrap();
+        let response = AppService::new(app).oneshot(request).await.unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            "true true"
+        );
     }
 
     #[tokio::test]

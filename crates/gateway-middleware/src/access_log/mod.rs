@@ -115,6 +115,6 @@ pub fn set_var(
     value: impl Into<String>,
 ) {
     let (name, value) = (name.into(), value.into());
-    Notes::set(environ, &name, &value);
+    Notes::set(environ, name.clone(), &value);
     environ.set_var(name, value);
 }

@@ -156,7 +156,10 @@ fn request_target(environ: &Environ) -> Uri {
 /// Variables set by middleware inside the log, shared through the environ's
 /// extensions: the environ itself moves inward and never comes back.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Notes(Arc<Mutex<Vec<(String, String)>>>);
+pub(super) struct Notes(Arc<Mutex<Noted>>);
+
+/// What was noted: names (most are `&'static`, not copied) and values.
+type Noted = Vec<(Cow<'static, str>, String)>;
 
 impl Notes {
     /// The notes of this request, put in its extensions if not there yet.
@@ -170,7 +173,7 @@ impl Notes {
     }
 
     /// Note `name = value` if an access log is listening.
-    pub(super) fn set(environ: &Environ, name: &str, value: &str) {
+    pub(super) fn set(environ: &Environ, name: Cow<'static, str>, value: &str) {
         let Some(notes) = environ.extensions().get::<Notes>() else {
             return;
         };
@@ -178,9 +181,9 @@ impl Notes {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match notes.iter_mut().find(|(n, _)| n == name) {
+        match notes.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => value.clone_into(&mut slot.1),
-            None => notes.push((name.to_owned(), value.to_owned())),
+            None => notes.push((name, value.to_owned())),
         }
     }
 }

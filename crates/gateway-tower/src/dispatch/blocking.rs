@@ -1,4 +1,5 @@
-//! Blocking dispatch: the app and its body run on tokio's blocking pool.
+//! Blocking dispatch: the app and its body run on a blocking thread of
+//! the [`pool`](super::pool), never on an async worker.
 //!
 //! `call` moves the environ to a blocking thread, where the Handler runs the
 //! app and pulls its body until the head is final. The head (with the first
@@ -22,7 +23,7 @@ use http_body::Body;
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
-use super::{Config, RequestKind, environ, plain, start};
+use super::{Config, RequestKind, environ, plain, pool, start};
 use crate::GatewayBody;
 use crate::future::ResponseFuture;
 use crate::input::BodyReader;
@@ -92,13 +93,22 @@ where
     let environ = environ(parts, input, config);
     let (tx, rx) = oneshot::channel();
     let app = app.clone();
-    let marker = handle.clone();
-    // The task's JoinHandle is not needed: the oneshot carries the answer.
-    drop(handle.spawn_blocking(move || {
+    let marker = handle;
+    let job = move || {
         let _permit = permit;
-        let _enter = Enter::new(marker);
+        // As on tokio's own blocking threads, the app sees the runtime
+        // (`Handle::current`, `tokio::spawn`) and may still block on it.
+        let _tokio = marker.enter();
+        let _enter = Enter::new(marker.clone());
         run(&*app, environ, tx);
-    }));
+    };
+    if pool::spawn(job).is_err() {
+        // Not a single thread could be started to run the app.
+        return ResponseFuture::ready(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable\n",
+        ));
+    }
     ResponseFuture::blocking(rx)
 }
 

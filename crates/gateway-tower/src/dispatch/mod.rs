@@ -3,7 +3,8 @@
 //! turning request parts into an [`Environ`] and the Handler's answer into an
 //! `http::Response`.
 //!
-//! - **Blocking** runs the app and its body on tokio's blocking pool.
+//! - **Blocking** runs the app and its body on a pool of blocking threads
+//!   (one wake-up serves a batch of requests on a loaded server).
 //!   `wsgi.input` streams the request body from hyper as the app reads it
 //!   (bounded memory, and `100 Continue` only once the app reads); the body
 //!   streams back through a bounded channel with backpressure. The number of
@@ -29,6 +30,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod inline;
+mod pool;
 
 use bytes::Bytes;
 use gateway_core::{Environ, Error, Errors, Input, Output, Response, UrlScheme};
@@ -40,7 +42,7 @@ use crate::{ConnectionInfo, GatewayBody};
 /// How an [`AppService`](crate::AppService) runs its app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dispatch {
-    /// On tokio's blocking pool: safe for apps that block. The default.
+    /// On a blocking thread: safe for apps that block. The default.
     #[default]
     Blocking,
     /// On the async task: the fast path, for apps that never block.
