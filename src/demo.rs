@@ -218,8 +218,10 @@ fn write(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
 }
 
 fn whoami(environ: Environ, start_response: StartResponse) -> Result<Body, Error> {
+    // One escaped JSON string (or null): no map built per request.
     let user = environ.get("REMOTE_USER");
-    let body = serde_json::json!({ "user": user }).to_string();
+    let user = serde_json::to_string(&user).map_err(Error::app)?;
+    let body = format!(r#"{{"user":{user}}}"#);
     start_response.start(http::StatusCode::OK, [(CONTENT_TYPE, JSON)])?;
     Ok(Body::from(body))
 }

@@ -154,7 +154,7 @@ impl Write for Captured {
     }
 }
 
-#[tokio::test] // one thread: the subscriber set here sees the server's tasks
+#[tokio::test]
 async fn the_trace_layer_records_each_request() {
     let captured = Captured::default();
     let writer = captured.clone();
@@ -163,7 +163,10 @@ async fn the_trace_layer_records_each_request() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Process-wide, not `set_default`: a thread-local subscriber misses
+    // events whose callsite interest another test's thread cached first.
+    // Other tests' events land here too; the assertions look for this one's.
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
     let server = serve_stack(Dispatch::Inline, common::STEP).await;
     assert_eq!(get(&client(), &server.url("/big")).await.status, 200);
     server.stop().await.unwrap();

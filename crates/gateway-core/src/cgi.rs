@@ -26,6 +26,8 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Uri, Version};
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
+use crate::quote_path;
+
 use crate::{App, Environ, Errors, Handler, Input, UrlScheme};
 
 /// The CGI meta-variables (RFC 3875 §4.1, and the common extensions) taken
@@ -55,21 +57,17 @@ const META: [&str; 22] = [
     "SERVER_PROTOCOL",
 ];
 
-/// Bytes that must be escaped to put a decoded path back into a URI.
-const PATH: &AsciiSet = &CONTROLS
+/// Bytes a raw `QUERY_STRING` cannot hold in a URI (`%` stays: it is
+/// already percent-encoded).
+const QUERY_ESCAPES: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
-    .add(b'%')
     .add(b'<')
     .add(b'>')
-    .add(b'?')
     .add(b'`')
     .add(b'{')
-    .add(b'}')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'|');
+    .add(b'}');
 
 /// Run `app` for the request described by this process's environment, stdin
 /// and stdout; `wsgi.errors` is stderr, the CGI server's error log (as in
@@ -175,17 +173,16 @@ pub fn environ_from_vars(
     let script_name = get("SCRIPT_NAME").unwrap_or(b"").to_vec();
     let path_info = get("PATH_INFO").unwrap_or(b"").to_vec();
     let query = text("QUERY_STRING").unwrap_or_default();
-    let mut target: String = percent_encode(&script_name, PATH)
-        .chain(percent_encode(&path_info, PATH))
-        .collect();
+    let mut target = String::new();
+    quote_path(&mut target, &script_name);
+    quote_path(&mut target, &path_info);
     if !target.starts_with('/') {
         target.insert(0, '/');
     }
     if !query.is_empty() {
         target.push('?');
-        target.extend(
-            percent_encode(query.as_bytes(), PATH).map(|s| if s == "%25" { "%" } else { s }),
-        );
+        // QUERY_STRING is still encoded: escape only what a URI cannot hold.
+        target.extend(percent_encode(query.as_bytes(), QUERY_ESCAPES));
     }
     let uri: Uri = target
         .parse()

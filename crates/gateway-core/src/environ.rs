@@ -175,6 +175,18 @@ impl Environ {
         self.uri.query().unwrap_or("")
     }
 
+    /// `SCRIPT_NAME` + `PATH_INFO`, percent-encoded again: the path of PEP
+    /// 3333's URL reconstruction (`quote(SCRIPT_NAME) + quote(PATH_INFO)`).
+    pub fn quoted_path(&self) -> String {
+        let mut path = String::with_capacity(self.script_name.len() + self.path_info().len() + 1);
+        quote_path(&mut path, &self.script_name);
+        quote_path(&mut path, self.path_info());
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        path
+    }
+
     /// Move the app's mount point (as a mounting middleware does), with
     /// [`Environ::set_path_info`]. PEP 3333's form is kept: `SCRIPT_NAME` is
     /// empty (the root) or starts with `/`, and is never `/` itself; so `"/"`
@@ -600,6 +612,29 @@ fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
     (!host.is_empty()).then_some((host, port))
 }
 
+/// Bytes escaped when a decoded path goes back into a URI: controls, space,
+/// and what is not a path character (`"#%<>?\\^`{|}`).
+const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Percent-encode a decoded path (bytes) onto `out`, as PEP 3333's URL
+/// reconstruction quotes `SCRIPT_NAME` and `PATH_INFO`; `/` stays a `/`.
+pub fn quote_path(out: &mut String, path: &[u8]) {
+    out.extend(percent_encoding::percent_encode(path, PATH_ESCAPES));
+}
+
 /// PEP 3333's native string: bytes as ISO-8859-1, so every byte round-trips.
 pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
@@ -648,6 +683,17 @@ mod tests {
             e.get("REQUEST_URI").as_deref(),
             Some("/a%20b/%FF%00/%2F?x=%20")
         );
+    }
+
+    #[test]
+    fn quoted_path_round_trips_any_bytes() {
+        let mut e = environ(http::Request::get("/a%20b/%FF%3F%25/%2F").body(()).unwrap());
+        e.set_script_name(b"/mount point".to_vec());
+        let quoted = e.quoted_path();
+        assert_eq!(quoted, "/mount%20point/a%20b/%FF%3F%25//");
+        let back: Vec<u8> = percent_encoding::percent_decode_str(&quoted).collect();
+        assert_eq!(back, [e.script_name(), e.path_info()].concat());
+        assert!(quoted.parse::<http::uri::PathAndQuery>().is_ok());
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub mod testing;
 
 pub use app::{App, BoxApp};
 pub use body::{Body, DEFAULT_BLOCK_SIZE};
-pub use environ::{Environ, UrlScheme, latin1};
+pub use environ::{Environ, UrlScheme, latin1, quote_path};
 pub use error::{BoxError, Error};
 pub use errors::Errors;
 pub use handler::{Handler, Output, Response};

@@ -12,22 +12,8 @@ use gateway_core::{Environ, Error, Input};
 use http::Request;
 use http::uri::PathAndQuery;
 use http_body::Frame;
-use percent_encoding::{AsciiSet, CONTROLS};
 
 use super::ServiceAppError;
-
-/// Bytes kept as they are in a rebuilt path: RFC 3986 `pchar` and `/`.
-const PATH: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
 
 /// The inner request: the environ's pieces, moved out of it.
 pub(super) fn into_request(environ: &mut Environ) -> Result<Request<InputBody>, Error> {
@@ -49,13 +35,7 @@ fn target(environ: &Environ) -> Result<http::Uri, Error> {
     if environ.script_name().is_empty() && environ.path_info() == uri.path().as_bytes() {
         return Ok(uri.clone());
     }
-    let mut path = String::new();
-    for part in [environ.script_name(), environ.path_info()] {
-        path.extend(percent_encoding::percent_encode(part, PATH));
-    }
-    if !path.starts_with('/') {
-        path.insert(0, '/');
-    }
+    let mut path = environ.quoted_path();
     if let Some(query) = uri.query() {
         path.push('?');
         path.push_str(query);
