@@ -4,6 +4,10 @@
 //! `cargo run --release --example load-bridge -- --addr 127.0.0.1:0 [--inline]`
 //! prints `listening on ADDR`; `--inline` picks Inline dispatch (default:
 //! Blocking).
+//!
+//! Like its peer `load-peer-hyper`, it runs without a header-read timeout
+//! (hyper arms a timer per request for it): this server measures what the
+//! bridge costs, not the `Server`'s guards. The `stack` example keeps them.
 
 use gateway::tower::{IntoService, Server};
 
@@ -19,7 +23,7 @@ async fn main() -> std::io::Result<()> {
             other => addr = other.to_owned(),
         }
     }
-    let server = Server::bind(&*addr).await?;
+    let server = Server::bind(&*addr).await?.header_read_timeout(None);
     println!("listening on {}", server.local_addr()?);
     if inline {
         server.serve(gateway::demo::app.into_service_inline()).await
