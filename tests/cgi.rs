@@ -7,72 +7,20 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Every wait in this file is bounded by this.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The built `cgi` example. `cargo test` builds examples before it runs the
-/// integration tests; `cargo test --test cgi` alone does not, so then this
-/// builds it once (same target dir and profile), in bounded time.
-fn example() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("the test's own path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile>/deps/..");
-            let path = profile_dir
-                .join("examples")
-                .join(format!("cgi{}", std::env::consts::EXE_SUFFIX));
-            if !path.is_file() {
-                build_example(profile_dir);
-            }
-            assert!(
-                path.is_file(),
-                "{} is missing: run `cargo build --example cgi`",
-                path.display()
-            );
-            path
-        })
-        .clone()
-}
+#[path = "common/example.rs"]
+mod example;
 
-fn build_example(profile_dir: &Path) {
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let target_dir = profile_dir.parent().expect("target/<profile>");
-    let mut cargo = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "cgi",
-            "--profile",
-            profile,
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("cargo runs");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while cargo.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = cargo.kill();
-            let _ = cargo.wait();
-            panic!("`cargo build --example cgi` did not end in 10 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// The built `cgi` example (built once if `cargo test --test cgi` runs alone).
+fn example() -> PathBuf {
+    example::example("cgi")
 }
 
 /// A CGI response: status line, headers, body.
