@@ -32,6 +32,8 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 
@@ -99,6 +101,18 @@ pub struct Outcome {
     pub bytes_sent: u64,
     /// How it ended.
     pub end: End,
+    /// The notes middleware left with [`StartResponse::note`](crate::StartResponse::note).
+    pub notes: Vec<(Cow<'static, str>, String)>,
+}
+
+impl Outcome {
+    /// The note of that name, if any.
+    pub fn note(&self, name: &str) -> Option<&str> {
+        self.notes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The way a response ended.

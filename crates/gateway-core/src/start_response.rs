@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,6 +51,8 @@ pub(crate) struct State {
     pub(crate) written: Vec<Bytes>,
     /// Interceptors, outermost first.
     pub(crate) intercepts: Vec<Box<dyn Intercept>>,
+    /// Request notes for the layers outside ([`StartResponse::note`]).
+    pub(crate) notes: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Slot {
@@ -158,6 +161,24 @@ impl StartResponse {
     /// registered first are outermost (they see the output last).
     pub fn intercept(&self, intercept: impl Intercept) {
         self.slot.lock().intercepts.push(Box::new(intercept));
+    }
+}
+
+impl StartResponse {
+    /// Leave a note for the layers outside this one, as Apache's request
+    /// notes: `note("REMOTE_USER", user)`. The environ moves inward and never
+    /// comes back, so a variable an inner middleware sets (auth's
+    /// `REMOTE_USER`) is invisible to an outer one (the access log) unless
+    /// noted here; interceptors read the notes in
+    /// [`Outcome::notes`](crate::Outcome). A second note of the same name
+    /// replaces the first.
+    pub fn note(&self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let (name, value) = (name.into(), value.into());
+        let mut state = self.slot.lock();
+        match state.notes.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => state.notes.push((name, value)),
+        }
     }
 }
 

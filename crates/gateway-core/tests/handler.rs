@@ -819,7 +819,8 @@ fn interceptors_run_innermost_first() {
         Outcome {
             status: StatusCode::OK,
             bytes_sent: chunks.concat().len() as u64,
-            end: End::Complete
+            end: End::Complete,
+            notes: Vec::new(),
         }
     );
 }
@@ -900,4 +901,43 @@ fn a_panicking_interceptor_is_a_500_before_the_head_and_an_abort_after() {
             assert!(log.contains("interceptor head"));
         }
     }
+}
+
+#[test]
+fn notes_from_inner_layers_reach_the_outer_interceptors() {
+    use gateway_core::{Next, Stack, middleware_fn, testing::Client};
+
+    struct Keep(Arc<Mutex<Option<Outcome>>>);
+    impl Intercept for Keep {
+        fn finish(&mut self, outcome: &Outcome) {
+            *self.0.lock().unwrap() = Some(outcome.clone());
+        }
+    }
+
+    let kept = Arc::new(Mutex::new(None));
+    let outer_kept = kept.clone();
+    // Outer: watches the response; inner: notes a user twice (the last wins),
+    // in an environ the outer layer never sees again.
+    let outer = middleware_fn(move |environ: Environ, sr: StartResponse, next: Next<'_>| {
+        sr.intercept(Keep(outer_kept.clone()));
+        next.call(environ, sr)
+    });
+    let inner = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
+        sr.note("REMOTE_USER", "first");
+        sr.note("REMOTE_USER", "alice");
+        environ.set_var("REMOTE_USER", "alice");
+        next.call(environ, sr)
+    });
+    let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+        sr.start("200 OK", ())?;
+        Ok(Body::from("hi"))
+    };
+    let response = Client::new(Stack::new().with(outer).with(inner).wrap(app))
+        .get("/")
+        .send();
+    assert_eq!(response.text(), "hi");
+    let outcome = kept.lock().unwrap().clone().expect("finish was called");
+    assert_eq!(outcome.note("REMOTE_USER"), Some("alice"));
+    assert_eq!(outcome.notes.len(), 1);
+    assert_eq!(outcome.note("AUTH_TYPE"), None);
 }

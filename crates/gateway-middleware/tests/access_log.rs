@@ -11,7 +11,7 @@ use gateway_core::{
     App, Body, Environ, Error, Handler, Intercept, Middleware, Next, Stack, StartResponse,
     middleware_fn,
 };
-use gateway_middleware::access_log::{self, AccessLog, Format};
+use gateway_middleware::access_log::{AccessLog, Format};
 use http::HeaderValue;
 use http::header::{REFERER, USER_AGENT};
 use serde_json::{Value, json};
@@ -481,11 +481,13 @@ fn the_user_is_remote_user_never_the_authorization_header() {
         .header("Authorization", "Basic YWxpY2U6cHc=")
         .send();
 
-    // Set inside the log, as auth middleware does, through `access_log::set_var`.
+    // Set inside the log, as auth middleware does: in the environ, and noted.
     let (log, inner) = self::log(Format::parse("%u {env.AUTH_TYPE}").unwrap());
     let auth = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-        access_log::set_var(&mut environ, "REMOTE_USER", "alice");
-        access_log::set_var(&mut environ, "AUTH_TYPE", "Basic");
+        environ.set_var("REMOTE_USER", "alice");
+        environ.set_var("AUTH_TYPE", "Basic");
+        sr.note("REMOTE_USER", "alice");
+        sr.note("AUTH_TYPE", "Basic");
         next.call(environ, sr)
     });
     Client::new(Stack::new().with(log).with(auth).wrap(hello))

@@ -455,7 +455,11 @@ impl Output {
         }
         self.ended = Some(end);
         self.drop_body();
-        self.slot.lock().closed = true;
+        let notes = {
+            let mut state = self.slot.lock();
+            state.closed = true;
+            std::mem::take(&mut state.notes)
+        };
         let pending = self.ready.as_ref().map_or(0, Bytes::len)
             + self.queue.iter().map(Bytes::len).sum::<usize>();
         let bytes_sent = self.sent - pending as u64;
@@ -463,6 +467,7 @@ impl Output {
             status: self.status,
             bytes_sent,
             end,
+            notes,
         };
         for intercept in &mut self.chain {
             if catch_unwind(AssertUnwindSafe(|| intercept.finish(&outcome))).is_err() {

@@ -75,7 +75,7 @@ impl Shared {
     /// The response is over: write its line.
     pub(super) fn log(&self, record: &mut Record, outcome: &Outcome) {
         let elapsed = record.start.elapsed();
-        record.apply_notes(&self.plan);
+        record.apply_notes(&self.plan, &outcome.notes);
         let view = View {
             plan: &self.plan,
             record,

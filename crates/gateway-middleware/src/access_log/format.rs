@@ -250,10 +250,11 @@ impl fmt::Debug for Format {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn names(f: &Format) -> Vec<String> {
+    /// The segments of a format, as text: `lit:` literals and field keys.
+    pub(in crate::access_log) fn names(f: &Format) -> Vec<String> {
         f.segments
             .iter()
             .map(|s| match s {

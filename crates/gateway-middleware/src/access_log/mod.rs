@@ -25,8 +25,10 @@
 //!   rules in JSON), so none can forge a field or a line. `Authorization`, `Proxy-Authorization`,
 //!   `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
 //!   names them, as does the password of a URL in absolute form. The user
-//!   is `REMOTE_USER` (as auth middleware sets it, see [`set_var`]), never
-//!   decoded from a header.
+//!   is `REMOTE_USER`, never decoded from a header: set outside the log in
+//!   the environ, or inside it by a middleware that also notes it with
+//!   [`StartResponse::note`](gateway_core::StartResponse::note), as auth
+//!   does (`{env.NAME}` fields read notes the same way).
 //! - **Time**: `[10/Oct/2000:13:55:36 +0000]`, in UTC unless you give an
 //!   offset ([`AccessLog::utc_offset`]): reading the local offset is unsound
 //!   in a multithreaded program on some platforms, so the log never does it;
@@ -73,48 +75,6 @@ mod render;
 mod sink;
 mod stamp;
 
-use std::borrow::Cow;
-
-use gateway_core::Environ;
-
 pub use app::AccessLogApp;
 pub use format::{Format, FormatError};
 pub use middleware::AccessLog;
-
-use record::Notes;
-
-/// Set an environ variable, and tell the access logs around this app.
-///
-/// The environ moves inward through the stack and never comes back, so a
-/// log outside an auth middleware cannot see the `REMOTE_USER` it sets. A
-/// middleware that sets a variable the log may print (`REMOTE_USER`, or any
-/// `{env.NAME}`) sets it with this function instead of
-/// [`Environ::set_var`]; without an access log around, it is just that.
-///
-/// ```
-/// use gateway_core::{middleware_fn, testing::Client, Body, Environ, Error, Middleware, Next,
-///                    Stack, StartResponse};
-/// use gateway_middleware::access_log::{self, AccessLog, Format};
-///
-/// let app = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
-///     sr.start("200 OK", ())?;
-///     Ok(Body::from(environ.var("REMOTE_USER").unwrap_or("-").to_owned()))
-/// };
-/// let auth = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-///     access_log::set_var(&mut environ, "REMOTE_USER", "alice");
-///     next.call(environ, sr)
-/// });
-/// let log = AccessLog::new().format(Format::parse("%u %>s")?).to_writer(std::io::sink());
-/// let app = Stack::new().with(log).with(auth).wrap(app);
-/// assert_eq!(Client::new(app).get("/").send().text(), "alice");
-/// # Ok::<(), access_log::FormatError>(())
-/// ```
-pub fn set_var(
-    environ: &mut Environ,
-    name: impl Into<Cow<'static, str>>,
-    value: impl Into<String>,
-) {
-    let (name, value) = (name.into(), value.into());
-    Notes::set(environ, name.clone(), &value);
-    environ.set_var(name, value);
-}

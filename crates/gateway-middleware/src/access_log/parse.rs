@@ -245,16 +245,7 @@ impl Format {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(f: &Format) -> Vec<String> {
-        f.segments
-            .iter()
-            .map(|s| match s {
-                Segment::Literal(l) => format!("lit:{l}"),
-                Segment::Field { key, .. } => key.trim_matches('"').to_owned(),
-            })
-            .collect()
-    }
+    use crate::access_log::format::tests::names;
 
     #[test]
     fn apache_and_named_fields_mix() {

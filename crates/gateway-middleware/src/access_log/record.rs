@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -41,7 +41,6 @@ pub(super) struct Record {
     /// Values of the plan's response headers, by index, in order.
     pub(super) response: Vec<(usize, HeaderValue)>,
     pub(super) env: Vec<Option<String>>,
-    notes: Option<Notes>,
 }
 
 impl Record {
@@ -101,7 +100,6 @@ impl Record {
             request,
             response: Vec::new(),
             env,
-            notes: needs.notes.then(|| Notes::attach(environ)),
         }
     }
 
@@ -118,16 +116,12 @@ impl Record {
         }
     }
 
-    /// Take in what inner middleware noted (see [`set_var`](super::set_var)).
-    pub(super) fn apply_notes(&mut self, plan: &Plan) {
-        let Some(notes) = self.notes.take() else {
+    /// Take in what inner middleware noted (`StartResponse::note`).
+    pub(super) fn apply_notes(&mut self, plan: &Plan, notes: &[(Cow<'static, str>, String)]) {
+        if !plan.needs.notes {
             return;
-        };
-        let notes = notes
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (name, value) in notes.iter() {
+        }
+        for (name, value) in notes {
             if name == "REMOTE_USER" {
                 self.user = Some(value.clone());
             }
@@ -150,41 +144,6 @@ fn request_target(environ: &Environ) -> Uri {
             Uri::from(path.clone())
         }
         _ => uri.clone(),
-    }
-}
-
-/// Variables set by middleware inside the log, shared through the environ's
-/// extensions: the environ itself moves inward and never comes back.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Notes(Arc<Mutex<Noted>>);
-
-/// What was noted: names (most are `&'static`, not copied) and values.
-type Noted = Vec<(Cow<'static, str>, String)>;
-
-impl Notes {
-    /// The notes of this request, put in its extensions if not there yet.
-    fn attach(environ: &mut Environ) -> Self {
-        if let Some(notes) = environ.extensions().get::<Notes>() {
-            return notes.clone();
-        }
-        let notes = Notes::default();
-        environ.extensions_mut().insert(notes.clone());
-        notes
-    }
-
-    /// Note `name = value` if an access log is listening.
-    pub(super) fn set(environ: &Environ, name: Cow<'static, str>, value: &str) {
-        let Some(notes) = environ.extensions().get::<Notes>() else {
-            return;
-        };
-        let mut notes = notes
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match notes.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => value.clone_into(&mut slot.1),
-            None => notes.push((name, value.to_owned())),
-        }
     }
 }
 

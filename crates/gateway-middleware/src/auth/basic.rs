@@ -123,6 +123,7 @@ impl<A: App, V: BasicVerifier> App for BasicAuthApp<A, V> {
             Some(name) => {
                 auth.settings.grant(
                     &mut environ,
+                    &start_response,
                     AuthenticatedUser::new(name, AuthScheme::Basic),
                 );
                 self.app.call(environ, start_response)

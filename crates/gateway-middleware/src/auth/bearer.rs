@@ -136,7 +136,7 @@ impl<A: App, V: BearerVerifier> App for BearerAuthApp<A, V> {
                 match identity {
                     Some(name) => {
                         let user = AuthenticatedUser::new(name, AuthScheme::Bearer);
-                        auth.settings.grant(&mut environ, user);
+                        auth.settings.grant(&mut environ, &start_response, user);
                         return self.app.call(environ, start_response);
                     }
                     None => (StatusCode::UNAUTHORIZED, &auth.challenges.invalid_token),

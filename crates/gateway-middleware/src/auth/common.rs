@@ -111,17 +111,24 @@ impl Settings {
     }
 
     /// The credentials were good: record who it is.
-    pub(crate) fn grant(&self, environ: &mut Environ, user: AuthenticatedUser) {
+    pub(crate) fn grant(
+        &self,
+        environ: &mut Environ,
+        start_response: &StartResponse,
+        user: AuthenticatedUser,
+    ) {
         if self.strip_authorization {
             environ.headers_mut().remove(AUTHORIZATION);
         }
         if !self.overwrite_remote_user && environ.var("REMOTE_USER").is_some() {
             return;
         }
-        // Through the access log's hook, so an AccessLog outside this
-        // middleware logs the user it never sees in its own environ.
-        crate::access_log::set_var(environ, "REMOTE_USER", user.name.clone());
-        crate::access_log::set_var(environ, "AUTH_TYPE", user.scheme.as_str());
+        // Noted too, so an access log outside this middleware, which never
+        // sees this environ, logs the user.
+        start_response.note("REMOTE_USER", user.name.clone());
+        start_response.note("AUTH_TYPE", user.scheme.as_str());
+        environ.set_var("REMOTE_USER", user.name.clone());
+        environ.set_var("AUTH_TYPE", user.scheme.as_str());
         environ.extensions_mut().insert(user);
     }
 }
