@@ -257,9 +257,12 @@ def main():
     med = {i: tuple(statistics.median(x[k] for x in results[i]) for k in range(3)) + (sum(x[3] for x in results[i]),)
            for i in results}
     lines = [f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} interleaved rounds, "
-             f"server on core {args.server_core}, wrk on core {args.wrk_core}; medians of the rounds.", ""]
-    lines += ["| group | server | route | req/s | p99 ms | CPU µs/req | non-2xx | vs peer: req/s | vs peer: CPU/req |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             f"server on core {args.server_core}, wrk on core {args.wrk_core}; medians of the rounds. "
+             "Per round: the CPU/request ratio to the peer measured in the same round, as median "
+             "[lowest–highest] over the rounds (the noise of the machine falls on both sides of each pair).", ""]
+    lines += ["| group | server | route | req/s | p99 ms | CPU µs/req | non-2xx | vs peer: req/s | vs peer: CPU/req "
+              "| per round: CPU/req |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for i, (group, name, label, path, headers) in enumerate(runs):
         rps, p99, cpu, errors = med[i]
         if group == "hello":
@@ -270,7 +273,12 @@ def main():
         prps, _, pcpu, _ = med[peer]
         ratio_rps = f"{rps / prps:.2f}×" if peer != i else "1 (peer)"
         ratio_cpu = f"{cpu / pcpu:.2f}×" if peer != i else "1 (peer)"
-        lines.append(f"| {group} | {name} | {label} | {rps:.0f} | {p99:.2f} | {cpu:.2f} | {errors} | {ratio_rps} | {ratio_cpu} |")
+        paired = "1 (peer)"
+        if peer != i:
+            pairs = [a[2] / b[2] for a, b in zip(results[i], results[peer])]
+            paired = f"{statistics.median(pairs):.2f}× [{min(pairs):.2f}–{max(pairs):.2f}]"
+        lines.append(f"| {group} | {name} | {label} | {rps:.0f} | {p99:.2f} | {cpu:.2f} | {errors} | {ratio_rps} "
+                     f"| {ratio_cpu} | {paired} |")
     table = "\n".join(lines)
     print(table)
     if args.markdown:

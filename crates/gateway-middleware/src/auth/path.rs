@@ -66,52 +66,63 @@ fn segments(path: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|s| !s.is_empty() && *s != b".")
 }
 
-/// A request's path, read both ways.
+/// A request's path, read both ways. Reading it allocates only when it
+/// holds a `..` segment (to resolve it), which no ordinary request does.
 struct RequestPath<'a> {
-    /// `//` and `.` dropped, `..` kept: as an app routing on the raw path sees it.
-    raw: Vec<&'a [u8]>,
+    /// The path as sent: read through [`segments`], as an app routing on the
+    /// raw path sees it (`//` and `.` dropped, `..` kept).
+    raw: &'a [u8],
     /// `..` resolved (never above the root); `None` when there was none.
     resolved: Option<Vec<&'a [u8]>>,
 }
 
 impl<'a> RequestPath<'a> {
     fn new(path: &'a [u8]) -> Self {
-        let raw: Vec<&[u8]> = segments(path).collect();
-        let resolved = raw.contains(&&b".."[..]).then(|| {
-            let mut stack = Vec::with_capacity(raw.len());
-            for s in &raw {
-                if *s == b".." {
+        let resolved = segments(path).any(|s| s == b"..").then(|| {
+            let mut stack = Vec::new();
+            for s in segments(path) {
+                if s == b".." {
                     stack.pop();
                 } else {
-                    stack.push(*s);
+                    stack.push(s);
                 }
             }
             stack
         });
-        RequestPath { raw, resolved }
+        RequestPath {
+            raw: path,
+            resolved,
+        }
     }
 
     /// A path with a `..` segment is never exactly a pattern: patterns hold none.
     fn is_exactly(&self, p: &Pattern) -> bool {
-        self.raw.iter().copied().eq(p.segments.iter().map(|s| &**s))
+        segments(self.raw).eq(p.segments.iter().map(|s| &**s))
     }
 
     fn is_surely_under(&self, p: &Pattern) -> bool {
-        self.resolved.is_none() && starts_with(&self.raw, p, |a, b| a == b)
+        self.resolved.is_none() && starts_with(segments(self.raw), p, |a, b| a == b)
     }
 
     fn may_be_under(&self, p: &Pattern) -> bool {
         let ci = |a: &[u8], b: &[u8]| a.eq_ignore_ascii_case(b);
-        starts_with(&self.raw, p, ci)
+        starts_with(segments(self.raw), p, ci)
             || self
                 .resolved
                 .as_ref()
-                .is_some_and(|r| starts_with(r, p, ci))
+                .is_some_and(|r| starts_with(r.iter().copied(), p, ci))
     }
 }
 
-fn starts_with(path: &[&[u8]], p: &Pattern, eq: impl Fn(&[u8], &[u8]) -> bool) -> bool {
-    path.len() >= p.segments.len() && path.iter().zip(&p.segments).all(|(a, b)| eq(a, b))
+/// `true` when the first segments of `path` are those of `p`.
+fn starts_with<'a>(
+    mut path: impl Iterator<Item = &'a [u8]>,
+    p: &Pattern,
+    eq: impl Fn(&[u8], &[u8]) -> bool,
+) -> bool {
+    p.segments
+        .iter()
+        .all(|b| path.next().is_some_and(|a| eq(a, b)))
 }
 
 /// Protected prefixes and exempt paths.

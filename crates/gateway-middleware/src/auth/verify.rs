@@ -3,8 +3,9 @@
 //! A verifier is a trait ([`BasicVerifier`], [`BearerVerifier`]) that any
 //! closure of the right shape implements, so a lookup in your own user store
 //! is one line. The ready ones, [`Credentials`] and [`StaticTokens`], keep
-//! only salted SHA-256 digests of the secrets and compare the digest of what
-//! the client sent with **every** entry in constant time
+//! only salted SHA-256 digests of the secrets (for Basic, one digest of
+//! `user-id ":" password`) and compare the digest of what the client sent
+//! with **every** entry in constant time
 //! ([`subtle::ConstantTimeEq`]): neither the position of the first wrong
 //! byte, nor the length of the secret, nor which entry matched shows in the
 //! time taken. Their `Debug` output shows how many entries there are, never
@@ -84,11 +85,22 @@ impl Salt {
     }
 
     fn digest(&self, secret: &str) -> Digest {
-        Sha256::new()
-            .chain_update(self.0)
-            .chain_update(secret.as_bytes())
-            .finalize()
-            .into()
+        self.digest_parts(&[secret])
+    }
+
+    /// The digest of `parts` one after the other, without joining them first.
+    fn digest_parts(&self, parts: &[&str]) -> Digest {
+        let mut hash = Sha256::new().chain_update(self.0);
+        for part in parts {
+            hash.update(part.as_bytes());
+        }
+        hash.finalize().into()
+    }
+
+    /// One digest for a Basic pair: `user-id ":" password`, unambiguous
+    /// because a user-id holds no `:`.
+    fn digest_pair(&self, user_id: &str, password: &str) -> Digest {
+        self.digest_parts(&[user_id, ":", password])
     }
 }
 
@@ -109,7 +121,8 @@ pub(crate) fn has_control(s: &str) -> bool {
 #[derive(Clone)]
 pub struct Credentials {
     salt: Salt,
-    entries: Vec<(Digest, Digest)>,
+    /// One digest per pair, of `user-id ":" password`.
+    entries: Vec<Digest>,
 }
 
 impl Credentials {
@@ -135,7 +148,7 @@ impl Credentials {
             if has_control(user) || has_control(password) {
                 return Err(AuthError::ControlCharacter);
             }
-            entries.push((salt.digest(user), salt.digest(password)));
+            entries.push(salt.digest_pair(user, password));
         }
         if entries.is_empty() {
             return Err(AuthError::NoCredentials);
@@ -146,13 +159,14 @@ impl Credentials {
 
 impl BasicVerifier for Credentials {
     fn verify(&self, user_id: &str, password: &str) -> bool {
-        let (user, password) = (self.salt.digest(user_id), self.salt.digest(password));
+        let digest = self.salt.digest_pair(user_id, password);
         let mut found = Choice::from(0);
-        for (u, p) in &self.entries {
-            // `&` on `Choice` does not short-circuit: both are compared.
-            found |= ct_eq(&user, u) & ct_eq(&password, p);
+        for entry in &self.entries {
+            found |= ct_eq(&digest, entry);
         }
-        found.into()
+        // A user-id with `:` (never one from a request, which is split at
+        // the first `:`) could otherwise pass as another split of a pair.
+        bool::from(found) && !user_id.contains(':')
     }
 }
 
@@ -258,13 +272,23 @@ pub(crate) mod tests {
     #[test]
     fn credentials_compare_every_entry_in_constant_time() {
         let c = Credentials::new([("alice", "a"), ("bob", "b"), ("carol", "c")]).unwrap();
-        // Two comparisons (user-id, password) per entry, whichever matched,
-        // including none: no early exit, no skipped password.
-        assert_eq!(counted(|| c.verify("alice", "a")), (true, 6));
-        assert_eq!(counted(|| c.verify("carol", "c")), (true, 6));
-        assert_eq!(counted(|| c.verify("alice", "b")), (false, 6));
-        assert_eq!(counted(|| c.verify("mallory", "")), (false, 6));
-        assert_eq!(counted(|| c.verify("bob", "b:extra")), (false, 6));
+        // One comparison per entry, whichever matched, including none: no
+        // early exit.
+        assert_eq!(counted(|| c.verify("alice", "a")), (true, 3));
+        assert_eq!(counted(|| c.verify("carol", "c")), (true, 3));
+        assert_eq!(counted(|| c.verify("alice", "b")), (false, 3));
+        assert_eq!(counted(|| c.verify("mallory", "")), (false, 3));
+        assert_eq!(counted(|| c.verify("bob", "b:extra")), (false, 3));
+    }
+
+    #[test]
+    fn a_pair_is_not_confused_with_another_split() {
+        let c = Credentials::new([("a", "b:c"), ("ab", "c")]).unwrap();
+        assert!(c.verify("a", "b:c"));
+        assert!(c.verify("ab", "c"));
+        assert!(!c.verify("a:b", "c"));
+        assert!(!c.verify("a", "bc"));
+        assert!(!c.verify("", "ab:c"));
     }
 
     #[test]

@@ -69,10 +69,6 @@ impl GzipIntercept {
         if status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::PARTIAL_CONTENT
-            || headers.contains_key(CONTENT_RANGE)
-            || headers.contains_key(CONTENT_ENCODING)
-            || DIGESTS.iter().any(|d| headers.contains_key(d))
-            || has_token(headers, &CACHE_CONTROL, "no-transform")
         {
             return Plan::Pass;
         }
@@ -85,7 +81,12 @@ impl GzipIntercept {
         } else {
             declared.or(len)
         };
+        // The size first: it settles most small answers in one lookup.
         if len.is_some_and(|n| n == 0 || n < self.config.min_size)
+            || headers.contains_key(CONTENT_RANGE)
+            || headers.contains_key(CONTENT_ENCODING)
+            || DIGESTS.iter().any(|d| headers.contains_key(d))
+            || has_token(headers, &CACHE_CONTROL, "no-transform")
             || !self.config.predicate.check(head)
         {
             return Plan::Pass;
