@@ -191,6 +191,18 @@ mod tests {
         p
     }
 
+    /// Each path of `table` is guarded by `p` or not, as it says.
+    fn assert_table(p: &Paths, table: &[(&[u8], bool)]) {
+        for (path, guarded) in table {
+            assert_eq!(
+                p.guards(b"", path),
+                *guarded,
+                "{}",
+                String::from_utf8_lossy(path)
+            );
+        }
+    }
+
     #[test]
     fn exempt_path_table() {
         let p = paths(&[], &["/health"], &[]);
@@ -211,14 +223,7 @@ mod tests {
             (b"", true),
             (b"/he\xffalth", true),
         ];
-        for (path, guarded) in table {
-            assert_eq!(
-                p.guards(b"", path),
-                *guarded,
-                "{}",
-                String::from_utf8_lossy(path)
-            );
-        }
+        assert_table(&p, table);
     }
 
     #[test]
@@ -240,14 +245,7 @@ mod tests {
             (b"/", false),
             (b"/x/..", false),
         ];
-        for (path, guarded) in table {
-            assert_eq!(
-                p.guards(b"", path),
-                *guarded,
-                "{}",
-                String::from_utf8_lossy(path)
-            );
-        }
+        assert_table(&p, table);
     }
 
     #[test]
