@@ -90,16 +90,16 @@ pub fn environ_json(environ: Environ, start_response: StartResponse) -> Result<B
     for (name, value) in environ.vars() {
         map.insert(name.into_owned(), value.into_owned().into());
     }
-    let (multithread, multiprocess, run_once) = environ.flags();
+    let flags = environ.flags();
     let wsgi = [
         (
             "wsgi.version",
             serde_json::json!([WSGI_VERSION.0, WSGI_VERSION.1]),
         ),
         ("wsgi.url_scheme", environ.url_scheme().as_str().into()),
-        ("wsgi.multithread", multithread.into()),
-        ("wsgi.multiprocess", multiprocess.into()),
-        ("wsgi.run_once", run_once.into()),
+        ("wsgi.multithread", flags.multithread.into()),
+        ("wsgi.multiprocess", flags.multiprocess.into()),
+        ("wsgi.run_once", flags.run_once.into()),
         ("wsgi.input_terminated", true.into()),
     ];
     for (k, v) in wsgi {

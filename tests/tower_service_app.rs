@@ -7,10 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use common::{client, get, request, send, start};
-use gateway::core::{Errors, Head, Intercept};
 use gateway::tower::{AppService, Dispatch, ServiceApp};
-use gateway::{Body, Environ, Error, Next, Stack, StartResponse, middleware_fn};
-use http::HeaderValue;
+use gateway::{Body, Environ, Error, ErrorStream, Next, Stack, StartResponse, middleware_fn};
 use tower_http::services::ServeDir;
 
 /// A directory of files for `ServeDir`, unique to this test run.
@@ -24,24 +22,13 @@ fn files(name: &str) -> PathBuf {
     dir
 }
 
-/// Adds `x-gateway: seen` to every response it passes.
-struct Mark;
-
-impl Intercept for Mark {
-    fn head(&mut self, head: &mut Head, _: Option<u64>) -> Result<(), Error> {
-        head.headers
-            .insert("x-gateway", HeaderValue::from_static("seen"));
-        Ok(())
-    }
-}
-
-/// Refuses `/secret*`; marks everything else.
+/// Refuses `/secret*`; marks everything else with `x-gateway: seen`.
 fn guard(environ: Environ, sr: StartResponse, next: Next<'_>) -> Result<Body, Error> {
     if environ.path_info().starts_with(b"/secret") {
         sr.start("403 Forbidden", [("Content-Type", "text/plain")])?;
         return Ok(Body::from("no\n"));
     }
-    sr.intercept(Mark);
+    sr.on_head(|head| head.set_header("x-gateway", "seen"));
     next.call(environ, sr)
 }
 
@@ -98,7 +85,7 @@ async fn inline_dispatch_refuses_a_service_app_with_a_clear_error() {
     let dir = files("inline");
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    let errors = Errors::to_fn(move |line| sink.lock().unwrap().push(line.to_owned()));
+    let errors = ErrorStream::to_fn(move |line| sink.lock().unwrap().push(line.to_owned()));
     let app = ServiceApp::new(ServeDir::new(&dir));
     let server = start(
         AppService::new(app)
@@ -136,7 +123,7 @@ async fn an_axum_router_as_an_app_reads_wsgi_input_as_its_body() {
     let tag = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
         environ
             .headers_mut()
-            .insert("x-from-gateway", HeaderValue::from_static("1"));
+            .insert("x-from-gateway", http::HeaderValue::from_static("1"));
         next.call(environ, sr)
     });
     let app = Stack::new().with(tag).wrap(ServiceApp::new(router));

@@ -28,7 +28,7 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
 use crate::quote_path;
 
-use crate::{App, Environ, Errors, Handler, Input, UrlScheme};
+use crate::{App, Environ, ErrorStream, Handler, Input, UrlScheme};
 
 /// The CGI meta-variables (RFC 3875 §4.1, and the common extensions) taken
 /// into the environ; `HTTP_*` are taken as headers.
@@ -75,7 +75,7 @@ const QUERY_ESCAPES: &AsciiSet = &CONTROLS
 pub fn run<A: App + ?Sized>(app: &A) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let stderr = Errors::to_fn(|line| {
+    let stderr = ErrorStream::to_fn(|line| {
         let _ = writeln!(io::stderr().lock(), "{line}");
     });
     serve(
@@ -103,7 +103,7 @@ fn serve<A: App + ?Sized>(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
     stdin: impl Read + Send + 'static,
     stdout: &mut impl Write,
-    errors: Option<Errors>,
+    errors: Option<ErrorStream>,
 ) -> io::Result<()> {
     let mut environ = match environ_from_vars(vars, stdin) {
         Ok(environ) => environ,
@@ -230,7 +230,11 @@ pub fn environ_from_vars(
     let mut environ = Environ::from_parts(parts, input);
     environ.set_script_name(script_name);
     environ.set_path_info(path_info);
-    environ.set_flags(false, true, true);
+    environ.set_flags(crate::Flags {
+        multithread: false,
+        multiprocess: true,
+        run_once: true,
+    });
     if matches!(text("HTTPS").as_deref(), Some("on" | "ON" | "1" | "yes")) {
         environ.set_url_scheme(UrlScheme::Https);
     }
@@ -264,7 +268,12 @@ pub fn environ_from_vars(
         ) || name.starts_with("HTTP_")
             || (remote.is_some() && (name == "REMOTE_ADDR" || name == "REMOTE_PORT"));
         if !standard {
-            environ.set_var(name, String::from_utf8_lossy(&value).into_owned());
+            // The rest are extra variables, which set_var stores as given; a
+            // `wsgi.*` name in a process environment is not PEP 3333's, and
+            // is left out.
+            environ
+                .set_var(name, String::from_utf8_lossy(&value).into_owned())
+                .ok();
         }
     }
     Ok(environ)

@@ -37,7 +37,7 @@ use std::net::SocketAddr;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Extensions, Method, Uri, Version};
 
-use crate::{Errors, Input};
+use crate::{Error, ErrorStream, Input};
 
 /// `wsgi.url_scheme`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,12 +80,34 @@ pub struct Environ {
     local_addr: Option<SocketAddr>,
     remote_addr: Option<SocketAddr>,
     input: Input,
-    errors: Errors,
+    errors: ErrorStream,
     vars: Vec<(Cow<'static, str>, String)>,
     extensions: Extensions,
-    multithread: bool,
-    multiprocess: bool,
-    run_once: bool,
+    flags: Flags,
+}
+
+/// `wsgi.multithread`, `wsgi.multiprocess` and `wsgi.run_once`: what the
+/// server tells the app about how it is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags {
+    /// `wsgi.multithread`: other threads of this process may call the app at
+    /// the same time.
+    pub multithread: bool,
+    /// `wsgi.multiprocess`: other processes may call an equivalent app.
+    pub multiprocess: bool,
+    /// `wsgi.run_once`: the app is called once in this process (CGI).
+    pub run_once: bool,
+}
+
+/// Many threads, one process, called many times: the tower bridge's flags.
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            multithread: true,
+            multiprocess: false,
+            run_once: false,
+        }
+    }
 }
 
 impl Environ {
@@ -115,12 +137,10 @@ impl Environ {
             local_addr: None,
             remote_addr: None,
             input,
-            errors: Errors::to_tracing(),
+            errors: ErrorStream::default(),
             vars: Vec::new(),
             extensions: parts.extensions,
-            multithread: true,
-            multiprocess: false,
-            run_once: false,
+            flags: Flags::default(),
         }
     }
 
@@ -320,29 +340,28 @@ impl Environ {
     }
 
     /// `wsgi.errors`.
-    pub fn errors(&self) -> &Errors {
+    pub fn errors(&self) -> &ErrorStream {
         &self.errors
     }
 
     /// `wsgi.errors`, to write to.
-    pub fn errors_mut(&mut self) -> &mut Errors {
+    pub fn errors_mut(&mut self) -> &mut ErrorStream {
         &mut self.errors
     }
 
     /// Replace `wsgi.errors`.
-    pub fn set_errors(&mut self, errors: Errors) {
+    pub fn set_errors(&mut self, errors: ErrorStream) {
         self.errors = errors;
     }
 
     /// `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
-    pub fn flags(&self) -> (bool, bool, bool) {
-        (self.multithread, self.multiprocess, self.run_once)
+    pub fn flags(&self) -> Flags {
+        self.flags
     }
 
     /// Set `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
-    pub fn set_flags(&mut self, multithread: bool, multiprocess: bool, run_once: bool) {
-        (self.multithread, self.multiprocess, self.run_once) =
-            (multithread, multiprocess, run_once);
+    pub fn set_flags(&mut self, flags: Flags) {
+        self.flags = flags;
     }
 
     /// Typed values that travel with the request (a verified identity, a
@@ -356,37 +375,12 @@ impl Environ {
         &mut self.extensions
     }
 
-    // ----- extra string variables -----
+    // ----- variables by name -----
 
-    /// An extra string variable (`REMOTE_USER`, `AUTH_TYPE`, ...).
-    pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Set an extra string variable. The standard CGI names are computed from
-    /// the typed fields (use their setters); setting one here has no effect
-    /// on [`Environ::get`].
-    pub fn set_var(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
-        match self.vars.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.vars.push((name, value)),
-        }
-    }
-
-    /// Remove an extra string variable.
-    pub fn remove_var(&mut self, name: &str) -> Option<String> {
-        let at = self.vars.iter().position(|(n, _)| n == name)?;
-        Some(self.vars.remove(at).1)
-    }
-
-    // ----- the CGI view -----
-
-    /// A variable by its PEP 3333 / CGI name, computed on demand.
+    /// A variable by its PEP 3333 / CGI name: the standard ones
+    /// (`PATH_INFO`, `SERVER_NAME`, ...) computed on demand, `HTTP_*` from
+    /// the headers, and the extra ones middleware set ([`Environ::set_var`]:
+    /// `REMOTE_USER`, `AUTH_TYPE`, ...).
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         if let Some(v) = self.standard(name) {
             return v;
@@ -394,7 +388,97 @@ impl Environ {
         if let Some(h) = name.strip_prefix("HTTP_") {
             return self.http_var(h);
         }
-        self.var(name).map(Cow::Borrowed)
+        self.extra(name).map(Cow::Borrowed)
+    }
+
+    /// Set a variable by name, so that [`Environ::get`] reads it back.
+    ///
+    /// An extra variable (`REMOTE_USER`, `AUTH_TYPE`, `X_ANYTHING`) is
+    /// stored as given. A standard one that the environ can take is set
+    /// through its typed field: `SCRIPT_NAME` and `PATH_INFO` (a native
+    /// string: each character one byte, U+0000 to U+00FF), `SERVER_NAME`,
+    /// `SERVER_PORT`, `REMOTE_ADDR` and `REMOTE_PORT` (as a proxy-fixing
+    /// middleware does). One derived from the request itself
+    /// (`REQUEST_METHOD`, `QUERY_STRING`, `REQUEST_URI`, `CONTENT_TYPE`,
+    /// `CONTENT_LENGTH`, `SERVER_PROTOCOL`, `HTTP_*`) is an [`Error::Var`]
+    /// that says where to change it instead: never silently ignored.
+    pub fn set_var(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Result<(), Error> {
+        let name = name.into();
+        let value = value.into();
+        let refuse = |rule: &'static str| Error::Var {
+            name: name.clone().into_owned(),
+            rule,
+        };
+        match &*name {
+            "SCRIPT_NAME" | "PATH_INFO" => {
+                let bytes = native_bytes(&value)
+                    .ok_or_else(|| refuse("a path is a native string: U+0000 to U+00FF only"))?;
+                if name == "SCRIPT_NAME" {
+                    self.set_script_name(bytes);
+                } else {
+                    self.set_path_info(bytes);
+                }
+                return Ok(());
+            }
+            "SERVER_NAME" => {
+                let port = self.server().1;
+                self.set_server(value, port);
+                return Ok(());
+            }
+            "SERVER_PORT" => {
+                let port = value
+                    .parse()
+                    .map_err(|_| refuse("a port is a number from 0 to 65535"))?;
+                let name = self.server().0.into_owned();
+                self.set_server(name, port);
+                return Ok(());
+            }
+            "REQUEST_METHOD" | "REQUEST_URI" | "QUERY_STRING" | "SERVER_PROTOCOL" => {
+                return Err(refuse(
+                    "it is derived from the request line: build the Environ from other request parts",
+                ));
+            }
+            "CONTENT_TYPE" | "CONTENT_LENGTH" => {
+                return Err(refuse(
+                    "it is derived from a request header: change it with headers_mut()",
+                ));
+            }
+            http if http.starts_with("HTTP_") => {
+                return Err(refuse(
+                    "HTTP_* variables are the request headers: change them with headers_mut()",
+                ));
+            }
+            wsgi if wsgi.starts_with("wsgi.") => {
+                return Err(refuse(
+                    "wsgi.* values are typed: use set_url_scheme, set_input, set_errors or set_flags",
+                ));
+            }
+            _ => {}
+        }
+        match self.vars.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.vars.push((name, value)),
+        }
+        Ok(())
+    }
+
+    /// Remove an extra variable (one [`Environ::set_var`] stored as given,
+    /// such as `REMOTE_USER`); the standard ones cannot be removed.
+    pub fn remove_var(&mut self, name: &str) -> Option<String> {
+        let at = self.vars.iter().position(|(n, _)| n == name)?;
+        Some(self.vars.remove(at).1)
+    }
+
+    /// An extra variable, stored by [`Environ::set_var`].
+    fn extra(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every variable, by name: the CGI ones, `HTTP_*` for each header, then
@@ -444,13 +528,13 @@ impl Environ {
             "SERVER_PORT" => Some(Cow::Owned(self.server().1.to_string())),
             "SERVER_PROTOCOL" => Some(Cow::Borrowed(self.server_protocol())),
             "REMOTE_ADDR" => self
-                .remote_addr
-                .map(|a| Cow::Owned(a.ip().to_string()))
-                .or_else(|| self.var("REMOTE_ADDR").map(Cow::Borrowed)),
+                .extra("REMOTE_ADDR")
+                .map(Cow::Borrowed)
+                .or_else(|| self.remote_addr.map(|a| Cow::Owned(a.ip().to_string()))),
             "REMOTE_PORT" => self
-                .remote_addr
-                .map(|a| Cow::Owned(a.port().to_string()))
-                .or_else(|| self.var("REMOTE_PORT").map(Cow::Borrowed)),
+                .extra("REMOTE_PORT")
+                .map(Cow::Borrowed)
+                .or_else(|| self.remote_addr.map(|a| Cow::Owned(a.port().to_string()))),
             _ => return None,
         };
         Some(value)
@@ -497,6 +581,12 @@ impl Environ {
             acc
         })
     }
+}
+
+/// A native string's bytes: each character one byte, when all are U+00FF or
+/// below.
+fn native_bytes(s: &str) -> Option<Vec<u8>> {
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 /// A path that is empty or starts with `/`.
@@ -897,12 +987,54 @@ mod tests {
     #[test]
     fn extra_vars_are_set_replaced_and_listed() {
         let mut e = environ(http::Request::get("/").body(()).unwrap());
-        e.set_var("REMOTE_USER", "alice");
-        e.set_var("REMOTE_USER", "bob");
+        e.set_var("REMOTE_USER", "alice").unwrap();
+        e.set_var("REMOTE_USER", "bob").unwrap();
         assert_eq!(e.get("REMOTE_USER").as_deref(), Some("bob"));
         assert_eq!(e.vars().filter(|(n, _)| n == "REMOTE_USER").count(), 1);
         assert_eq!(e.remove_var("REMOTE_USER").as_deref(), Some("bob"));
         assert_eq!(e.get("REMOTE_USER"), None);
+    }
+
+    #[test]
+    fn set_var_on_a_standard_name_works_or_is_an_error() {
+        let mut e = environ(
+            http::Request::get("http://example.com:8080/a?q=1")
+                .body(())
+                .unwrap(),
+        );
+        e.remote_addr = Some("10.0.0.1:5000".parse().unwrap());
+        e.set_var("SCRIPT_NAME", "/mnt").unwrap();
+        e.set_var("PATH_INFO", "/caf\u{e9}").unwrap();
+        e.set_var("SERVER_NAME", "internal").unwrap();
+        e.set_var("SERVER_PORT", "9000").unwrap();
+        e.set_var("REMOTE_ADDR", "203.0.113.7").unwrap();
+        assert_eq!(e.script_name(), b"/mnt");
+        assert_eq!(e.path_info(), b"/caf\xe9");
+        assert_eq!(e.get("PATH_INFO").as_deref(), Some("/caf\u{e9}"));
+        assert_eq!(e.get("SERVER_NAME").as_deref(), Some("internal"));
+        assert_eq!(e.get("SERVER_PORT").as_deref(), Some("9000"));
+        assert_eq!(e.get("REMOTE_ADDR").as_deref(), Some("203.0.113.7"));
+        assert_eq!(e.get("REMOTE_PORT").as_deref(), Some("5000"));
+        for name in [
+            "REQUEST_METHOD",
+            "QUERY_STRING",
+            "REQUEST_URI",
+            "CONTENT_TYPE",
+            "CONTENT_LENGTH",
+            "SERVER_PROTOCOL",
+            "HTTP_HOST",
+            "wsgi.url_scheme",
+        ] {
+            let err = e.set_var(name, "x").unwrap_err();
+            assert!(
+                matches!(&err, Error::Var { name: n, .. } if n == name),
+                "{err}"
+            );
+        }
+        assert!(e.set_var("PATH_INFO", "/\u{263a}").is_err());
+        assert!(e.set_var("SERVER_PORT", "http").is_err());
+        assert_eq!(e.get("QUERY_STRING").as_deref(), Some("q=1"));
+        assert_eq!(e.get("PATH_INFO").as_deref(), Some("/caf\u{e9}"));
     }
 
     #[test]

@@ -94,6 +94,14 @@ pub enum Error {
         /// What was sent.
         sent: u64,
     },
+    /// A variable was set that the environ cannot take by that name.
+    #[error("environ: cannot set {name}: {rule}")]
+    Var {
+        /// The variable's name.
+        name: String,
+        /// Why, and what to do instead.
+        rule: &'static str,
+    },
     /// The request body was larger than a configured limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {

@@ -88,6 +88,31 @@ impl Head {
         Ok(found)
     }
 
+    /// Set a header, replacing any of the same name, by the rules of
+    /// `start_response` (a token name, a value with no control byte, no
+    /// hop-by-hop header).
+    pub fn set_header(
+        &mut self,
+        name: impl IntoHeaderName,
+        value: impl IntoHeaderValue,
+    ) -> Result<(), Error> {
+        let (name, value) = checked(name, value)?;
+        self.headers.insert(name, value);
+        Ok(())
+    }
+
+    /// Add a header beside any of the same name (`Set-Cookie`, `Vary`), by
+    /// the rules of `start_response`.
+    pub fn append_header(
+        &mut self,
+        name: impl IntoHeaderName,
+        value: impl IntoHeaderValue,
+    ) -> Result<(), Error> {
+        let (name, value) = checked(name, value)?;
+        self.headers.append(name, value);
+        Ok(())
+    }
+
     /// The reason phrase: the app's own, else the canonical one.
     pub fn reason(&self) -> &str {
         match &self.reason {
@@ -301,12 +326,21 @@ where
     V: IntoHeaderValue,
 {
     for (name, value) in pairs {
-        let name = name.into_header_name()?;
-        check_name(&name)?;
-        let value = value.into_header_value(&name)?;
+        let (name, value) = checked(name, value)?;
         map.append(name, value);
     }
     Ok(())
+}
+
+/// A header name and value checked by the rules of `start_response`.
+fn checked(
+    name: impl IntoHeaderName,
+    value: impl IntoHeaderValue,
+) -> Result<(HeaderName, HeaderValue), Error> {
+    let name = name.into_header_name()?;
+    check_name(&name)?;
+    let value = value.into_header_value(&name)?;
+    Ok((name, value))
 }
 
 impl<N: IntoHeaderName, V: IntoHeaderValue, const K: usize> IntoHeaders for [(N, V); K] {

@@ -4,50 +4,80 @@
 //! calls and the body wraps `start_response`, wraps `write`, and wraps the
 //! body iterable: three hand-made wrappers that must keep `write` data and
 //! body chunks in order, and most get it wrong somewhere. Here a middleware
-//! registers an [`Intercept`] on the `StartResponse` it is given
-//! ([`StartResponse::intercept`](crate::StartResponse::intercept)) and the
-//! [`Handler`](crate::Handler) runs every piece of output through the chain,
-//! innermost middleware first, in the order the app produced it:
+//! hands the [`StartResponse`](crate::StartResponse) it is given a hook, and
+//! the [`Handler`](crate::Handler) runs every piece of output through the
+//! hooks, innermost middleware first, in the order the app produced it.
 //!
-//! - [`head`](Intercept::head) once, when the head is final;
+//! For one thing a closure is enough:
+//!
+//! - [`StartResponse::on_head`](crate::StartResponse::on_head): change the
+//!   final status and headers (add a header, drop one);
+//! - [`StartResponse::on_finish`](crate::StartResponse::on_finish): learn how
+//!   the response ended ([`Outcome`]: status, bytes sent, how it ended, and
+//!   the typed values inner middleware [published](crate::StartResponse::publish)).
+//!
+//! ```
+//! use gateway_core::{middleware_fn, testing::Client, Body, Environ, Error, Next, Stack,
+//!                    StartResponse};
+//!
+//! let served_by = middleware_fn(|environ: Environ, sr: StartResponse, next: Next<'_>| {
+//!     sr.on_head(|head| head.set_header("x-served-by", "gateway"));
+//!     next.call(environ, sr)
+//! });
+//! let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+//!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
+//!     Ok(Body::from("hi"))
+//! };
+//! let response = Client::new(Stack::new().with(served_by).wrap(app)).get("/").send();
+//! assert_eq!(response.header("x-served-by"), Some("gateway"));
+//! ```
+//!
+//! A middleware that changes the body (a compressor, a filter) implements
+//! [`Intercept`] and registers it with
+//! [`StartResponse::intercept`](crate::StartResponse::intercept):
+//!
+//! - [`head`](Intercept::head) once, when the head is final, with what is
+//!   known of the body ([`BodyInfo`]: its exact length, and whether it is
+//!   already whole in memory, so a compressor can compress it in one shot);
 //! - [`data`](Intercept::data) for each chunk, from `write` and from the body alike;
 //! - [`end`](Intercept::end) when the body ends (a compressor flushes its trailer);
-//! - or, when the whole body is known at once, [`whole`](Intercept::whole)
-//!   instead of the three (a compressor compresses it in one shot);
 //! - [`finish`](Intercept::finish) once, however the response ended.
 //!
 //! Middleware that does not intercept costs nothing.
 //!
 //! ```
 //! use bytes::Bytes;
-//! use gateway_core::{Error, Head, Intercept, Outcome};
+//! use gateway_core::{BodyInfo, Error, Head, Intercept};
 //!
-//! /// Upper-cases every text response.
+//! /// Upper-cases every response body.
 //! struct Shout;
 //!
 //! impl Intercept for Shout {
+//!     fn head(&mut self, head: &mut Head, _body: BodyInfo) -> Result<(), Error> {
+//!         head.headers.remove(http::header::ETAG); // the body is another now
+//!         Ok(())
+//!     }
+//!
 //!     fn data(&mut self, chunk: Bytes) -> Result<Bytes, Error> {
 //!         Ok(chunk.to_ascii_uppercase().into())
 //!     }
 //! }
 //! ```
 
-use std::borrow::Cow;
+use bytes::Bytes;
 
-use bytes::{Bytes, BytesMut};
-use http::StatusCode;
+use crate::{Error, Head, Outcome};
 
-use crate::{Error, Head};
-
-/// A middleware's view of the response as it goes out. See the module docs.
+/// A middleware's view of the response as it goes out. See the [module
+/// docs](self).
 pub trait Intercept: Send + 'static {
     /// The head is final as far as the inner app goes; change it here.
-    /// `len` is the body's exact length when the app declared it
-    /// ([`Body::with_len`](crate::Body::with_len), a file); the head then
-    /// holds it as `Content-Length` too, so an interceptor that changes the
-    /// body's length removes that header.
-    fn head(&mut self, head: &mut Head, len: Option<u64>) -> Result<(), Error> {
-        let _ = (head, len);
+    ///
+    /// When [`BodyInfo::len`] is known the head holds it as `Content-Length`
+    /// too, so an interceptor that changes the body's length removes that
+    /// header (the Handler then frames a whole body by its new size).
+    fn head(&mut self, head: &mut Head, body: BodyInfo) -> Result<(), Error> {
+        let _ = (head, body);
         Ok(())
     }
 
@@ -62,66 +92,63 @@ pub trait Intercept: Send + 'static {
         Ok(Bytes::new())
     }
 
-    /// The whole body is known at once (one chunk, no `write`). By default:
-    /// `head`, `data`, `end`. A middleware that can do better on a whole body
-    /// (compress it in one shot, give it a `Content-Length`) overrides this.
-    fn whole(&mut self, head: &mut Head, body: Bytes) -> Result<Bytes, Error> {
-        self.head(head, Some(body.len() as u64))?;
-        let data = self.data(body)?;
-        let tail = self.end()?;
-        Ok(concat(data, tail))
-    }
-
     /// The response is over: complete, failed, or abandoned by the client.
     fn finish(&mut self, outcome: &Outcome) {
         let _ = outcome;
     }
 }
 
-/// Join two chunks, copying only when both hold bytes.
-pub fn concat(a: Bytes, b: Bytes) -> Bytes {
-    if b.is_empty() {
-        a
-    } else if a.is_empty() {
-        b
-    } else {
-        let mut all = BytesMut::with_capacity(a.len() + b.len());
-        all.extend_from_slice(&a);
-        all.extend_from_slice(&b);
-        all.freeze()
-    }
-}
-
-/// How a response ended, as [`Intercept::finish`] learns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// The status sent (a `500` when the app failed before the head).
-    pub status: StatusCode,
-    /// Body bytes handed to the server for the client, after every interceptor.
-    pub bytes_sent: u64,
-    /// How it ended.
-    pub end: End,
-    /// The notes middleware left with [`StartResponse::note`](crate::StartResponse::note).
-    pub notes: Vec<(Cow<'static, str>, String)>,
-}
-
-impl Outcome {
-    /// The note of that name, if any.
-    pub fn note(&self, name: &str) -> Option<&str> {
-        self.notes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The way a response ended.
+/// What an interceptor's [`head`](Intercept::head) knows of the body to come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
-    /// The whole body was sent.
-    Complete,
-    /// The app or its body failed after the head was sent: the response was cut.
-    Failed,
-    /// The server dropped the response before its end: the client went away.
-    ClientGone,
+#[non_exhaustive]
+pub struct BodyInfo {
+    /// The body's exact length, when the app declared it
+    /// ([`Body::with_len`](crate::Body::with_len), a file) or the body is whole.
+    pub len: Option<u64>,
+    /// The whole body is in memory: [`data`](Intercept::data) comes once with
+    /// all of it (not at all when it is empty), then [`end`](Intercept::end).
+    /// A compressor can compress it in one shot; the Handler frames the
+    /// result with its exact `Content-Length`.
+    pub whole: bool,
+}
+
+impl BodyInfo {
+    /// A body of `len` bytes, already whole in memory.
+    pub const fn whole(len: u64) -> Self {
+        BodyInfo {
+            len: Some(len),
+            whole: true,
+        }
+    }
+
+    /// A body that streams, of `len` bytes when known.
+    pub const fn streamed(len: Option<u64>) -> Self {
+        BodyInfo { len, whole: false }
+    }
+}
+
+/// [`StartResponse::on_head`](crate::StartResponse::on_head)'s interceptor.
+pub(crate) struct OnHead<F>(pub(crate) Option<F>);
+
+impl<F> Intercept for OnHead<F>
+where
+    F: FnOnce(&mut Head) -> Result<(), Error> + Send + 'static,
+{
+    fn head(&mut self, head: &mut Head, _: BodyInfo) -> Result<(), Error> {
+        match self.0.take() {
+            Some(f) => f(head),
+            None => Ok(()),
+        }
+    }
+}
+
+/// [`StartResponse::on_finish`](crate::StartResponse::on_finish)'s interceptor.
+pub(crate) struct OnFinish<F>(pub(crate) Option<F>);
+
+impl<F: FnOnce(&Outcome) + Send + 'static> Intercept for OnFinish<F> {
+    fn finish(&mut self, outcome: &Outcome) {
+        if let Some(f) = self.0.take() {
+            f(outcome);
+        }
+    }
 }

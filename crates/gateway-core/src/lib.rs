@@ -14,12 +14,12 @@
 //! | `application(environ, start_response)` | [`App::call`], any `Fn(Environ, StartResponse) -> Result<Body, Error>` |
 //! | `environ` dict | [`Environ`]; by CGI name through [`Environ::get`] / [`Environ::vars`] |
 //! | `wsgi.input` | [`Input`] (`Read` + `BufRead`) |
-//! | `wsgi.errors` | [`Errors`] (`Write`, to the log) |
+//! | `wsgi.errors` | [`ErrorStream`] (`Write`, to the log) |
 //! | `start_response(status, headers, exc_info)` | [`StartResponse::start`], [`StartResponse::start_with_error`] |
 //! | `write(data)` | [`Writer::write`] |
 //! | the returned iterable, `close()` | [`Body`]; dropping it |
 //! | `wsgi.file_wrapper` | [`Body::file`], [`Body::reader`] |
-//! | middleware | [`Middleware`], [`middleware_fn`], [`Intercept`] |
+//! | middleware | [`Middleware`], [`middleware_fn`], [`StartResponse::on_head`] / [`StartResponse::on_finish`], [`Intercept`] |
 //! | the server's `BaseHandler` | [`Handler`] |
 //!
 //! gateway-core has no async runtime, tower or hyper dependency: it is the
@@ -41,29 +41,31 @@
 mod app;
 mod body;
 pub mod cgi;
-mod environ;
+pub mod environ;
 mod error;
-mod errors;
-mod handler;
-mod head;
+pub mod error_stream;
+pub mod handler;
+pub mod head;
 mod input;
-mod intercept;
-mod middleware;
-mod start_response;
+pub mod intercept;
+pub mod middleware;
+pub mod outcome;
+pub mod start_response;
 pub mod testing;
 
 pub use app::{App, BoxApp};
 pub use body::{Body, DEFAULT_BLOCK_SIZE};
-pub use environ::{Environ, UrlScheme, latin1, quote_path};
+pub use environ::{Environ, Flags, UrlScheme, latin1, quote_path};
 pub use error::{BoxError, Error};
-pub use errors::Errors;
-pub use handler::{Handler, Output, Response};
+pub use error_stream::{ErrorStream, RequestLine};
+pub use handler::{Handled, Handler, Output};
 pub use head::{Head, IntoHeaderName, IntoHeaderValue, IntoHeaders, IntoStatus, is_hop_by_hop};
 pub use input::Input;
-pub use intercept::{End, Intercept, Outcome, concat};
+pub use intercept::{BodyInfo, Intercept};
 pub use middleware::{
     Chain, Either, FromFn, FromFnApp, Identity, Middleware, Next, Optional, Stack, middleware_fn,
 };
+pub use outcome::{End, Outcome, RemoteUser};
 pub use start_response::{StartResponse, Writer};
 
 /// The PEP 3333 version this crate implements: `wsgi.version`.

@@ -17,12 +17,12 @@
 //!                    Next, Stack, StartResponse};
 //!
 //! let app = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
-//!     let who = environ.var("X_WHO").unwrap_or("nobody").to_owned();
+//!     let who = environ.get("X_WHO").unwrap_or_default().into_owned();
 //!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
 //!     Ok(Body::from(who))
 //! };
 //! let tag = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-//!     environ.set_var("X_WHO", "tagged");
+//!     environ.set_var("X_WHO", "tagged")?;
 //!     next.call(environ, sr)
 //! });
 //! let stack = Stack::new().with(tag).wrap(app);
@@ -239,8 +239,8 @@ mod tests {
     > {
         middleware_fn(
             move |mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-                let trail = format!("{}{name}", environ.var("X_TRAIL").unwrap_or(""));
-                environ.set_var("X_TRAIL", trail);
+                let trail = format!("{}{name}", environ.get("X_TRAIL").unwrap_or_default());
+                environ.set_var("X_TRAIL", trail)?;
                 next.call(environ, sr)
             },
         )
@@ -250,7 +250,9 @@ mod tests {
         crate::BoxApp::new(
             |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
                 sr.start("200 OK", ())?;
-                Ok(Body::from(environ.var("X_TRAIL").unwrap_or("").to_owned()))
+                Ok(Body::from(
+                    environ.get("X_TRAIL").unwrap_or_default().into_owned(),
+                ))
             },
         )
     }

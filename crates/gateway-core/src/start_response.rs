@@ -20,14 +20,15 @@
 //! }
 //! ```
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use http::Extensions;
 
-use crate::{Error, Head, Intercept, IntoHeaders, IntoStatus};
+use crate::intercept::{OnFinish, OnHead};
+use crate::{Error, Head, Intercept, IntoHeaders, IntoStatus, Outcome};
 
 /// What `start_response`, `write` and the Handler share for one request.
 #[derive(Default)]
@@ -51,8 +52,8 @@ pub(crate) struct State {
     pub(crate) written: Vec<Bytes>,
     /// Interceptors, outermost first.
     pub(crate) intercepts: Vec<Box<dyn Intercept>>,
-    /// Request notes for the layers outside ([`StartResponse::note`]).
-    pub(crate) notes: Vec<(Cow<'static, str>, String)>,
+    /// Typed values for the layers outside ([`StartResponse::publish`]).
+    pub(crate) values: Extensions,
 }
 
 impl Slot {
@@ -165,20 +166,47 @@ impl StartResponse {
 }
 
 impl StartResponse {
-    /// Leave a note for the layers outside this one, as Apache's request
-    /// notes: `note("REMOTE_USER", user)`. The environ moves inward and never
-    /// comes back, so a variable an inner middleware sets (auth's
-    /// `REMOTE_USER`) is invisible to an outer one (the access log) unless
-    /// noted here; interceptors read the notes in
-    /// [`Outcome::notes`](crate::Outcome). A second note of the same name
-    /// replaces the first.
-    pub fn note(&self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
-        let (name, value) = (name.into(), value.into());
-        let mut state = self.slot.lock();
-        match state.notes.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => state.notes.push((name, value)),
-        }
+    /// Change the final head before it goes out: `f` runs once, when the
+    /// inner app's head is final (after the interceptors registered after
+    /// this one, so after every middleware inside). An error from `f` is the
+    /// app's error: a `500`.
+    ///
+    /// ```
+    /// # use gateway_core::{Body, Environ, Error, Next, StartResponse};
+    /// fn served_by(environ: Environ, sr: StartResponse, next: Next<'_>) -> Result<Body, Error> {
+    ///     sr.on_head(|head| head.set_header("x-served-by", "gateway"));
+    ///     next.call(environ, sr)
+    /// }
+    /// ```
+    pub fn on_head(&self, f: impl FnOnce(&mut Head) -> Result<(), Error> + Send + 'static) {
+        self.intercept(OnHead(Some(f)));
+    }
+
+    /// Run `f` once the response is over, however it ended (complete,
+    /// failed, client gone), with its [`Outcome`]: the place to time a
+    /// request, count bytes or log.
+    ///
+    /// ```
+    /// # use gateway_core::{Body, Environ, Error, Next, StartResponse};
+    /// fn timed(environ: Environ, sr: StartResponse, next: Next<'_>) -> Result<Body, Error> {
+    ///     let (started, path) = (std::time::Instant::now(), environ.quoted_path());
+    ///     sr.on_finish(move |outcome| {
+    ///         eprintln!("{path}: {} in {:?}", outcome.status, started.elapsed());
+    ///     });
+    ///     next.call(environ, sr)
+    /// }
+    /// ```
+    pub fn on_finish(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
+        self.intercept(OnFinish(Some(f)));
+    }
+
+    /// Hand a typed value to the middleware outside this one, which read it
+    /// in the response's [`Outcome`] ([`Outcome::get`]): auth publishes the
+    /// [`RemoteUser`](crate::RemoteUser) for the access log. The environ
+    /// moves inward and never comes back, so this is the way outward. A
+    /// second value of the same type replaces the first.
+    pub fn publish<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        self.slot.lock().values.insert(value);
     }
 }
 

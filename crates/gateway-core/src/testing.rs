@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{Method, StatusCode, Uri, Version};
 
-use crate::{App, Environ, Error, Errors, Handler, Input, Response};
+use crate::{App, Environ, Error, ErrorStream, Handled, Handler, Input};
 
 /// Runs requests against an app.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ pub struct TestRequest<'a, A> {
     body: Bytes,
     chunked: bool,
     remote_addr: Option<SocketAddr>,
-    errors: Option<Errors>,
+    errors: Option<ErrorStream>,
 }
 
 impl<A: App> TestRequest<'_, A> {
@@ -117,7 +117,7 @@ impl<A: App> TestRequest<'_, A> {
     }
 
     /// Where `wsgi.errors` writes go.
-    pub fn errors(mut self, errors: Errors) -> Self {
+    pub fn errors(mut self, errors: ErrorStream) -> Self {
         self.errors = Some(errors);
         self
     }
@@ -151,7 +151,7 @@ impl<A: App> TestRequest<'_, A> {
     }
 
     /// Run the request and keep the Handler's streaming response.
-    pub fn run(self) -> Response {
+    pub fn run(self) -> Handled {
         let client = self.client;
         client.handler.run(&client.app, self.environ())
     }

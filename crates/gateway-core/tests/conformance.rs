@@ -103,7 +103,7 @@ const VALIDATE: &[Row] = &[
     // ErrorWrapper
     by_type(
         "wsgi.errors.write() is called with a str",
-        "`Errors: io::Write` takes bytes (decoded as UTF-8, lossily) and `Errors::log(&str)` takes text: both are well typed.",
+        "`ErrorStream: io::Write` takes bytes (decoded as UTF-8, lossily) and `ErrorStream::log(&str)` takes text: both are well typed.",
     ),
     by_type(
         "wsgi.errors.writelines() writes each line",
@@ -111,7 +111,7 @@ const VALIDATE: &[Row] = &[
     ),
     by_type(
         "wsgi.errors.close() must not be called",
-        "`Errors` has no `close`; a partial line is flushed on drop.",
+        "`ErrorStream` has no `close`; a partial line is flushed on drop.",
     ),
     // WriteWrapper
     by_type(
@@ -176,7 +176,7 @@ const VALIDATE: &[Row] = &[
     ),
     by_type(
         "wsgi.errors has flush, write and writelines",
-        "`Errors: io::Write`.",
+        "`ErrorStream: io::Write`.",
     ),
     differs(
         "REQUEST_METHOD is a known method (warning)",
@@ -555,7 +555,14 @@ mod proof {
         }
         assert_eq!(e.get("SERVER_NAME").as_deref(), Some("localhost"));
         assert_eq!(WSGI_VERSION, (1, 0));
-        assert_eq!(e.flags(), (true, false, false));
+        assert_eq!(
+            e.flags(),
+            gateway_core::Flags {
+                multithread: true,
+                multiprocess: false,
+                run_once: false
+            }
+        );
         assert_eq!(e.url_scheme(), UrlScheme::Http);
     }
 
@@ -907,7 +914,7 @@ mod proof {
         );
         let r = Client::new(move |e: Environ, sr: StartResponse| app.lock().unwrap()(e, sr))
             .get("/")
-            .errors(gateway_core::Errors::to_fn(move |l| {
+            .errors(gateway_core::ErrorStream::to_fn(move |l| {
                 sink.lock().unwrap().push(l.to_owned())
             }))
             .send();

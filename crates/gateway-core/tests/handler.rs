@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use gateway_core::{
-    Body, End, Environ, Error, Errors, Handler, Head, Intercept, Outcome, Response, StartResponse,
-    Writer,
+    Body, BodyInfo, End, Environ, Error, ErrorStream, Handled, Handler, Head, Intercept, Outcome,
+    RemoteUser, StartResponse, Writer,
 };
 use http::{Method, StatusCode, Uri};
 
@@ -15,9 +15,9 @@ use http::{Method, StatusCode, Uri};
 struct Log(Arc<Mutex<Vec<String>>>);
 
 impl Log {
-    fn errors(&self) -> Errors {
+    fn errors(&self) -> ErrorStream {
         let lines = self.0.clone();
-        Errors::to_fn(move |line| lines.lock().unwrap().push(line.to_owned()))
+        ErrorStream::to_fn(move |line| lines.lock().unwrap().push(line.to_owned()))
     }
 
     fn lines(&self) -> Vec<String> {
@@ -29,19 +29,19 @@ impl Log {
     }
 }
 
-fn run_method(app: &dyn gateway_core::App, method: Method) -> (Response, Log) {
+fn run_method(app: &dyn gateway_core::App, method: Method) -> (Handled, Log) {
     let log = Log::default();
     let mut environ = Environ::new(method, Uri::from_static("/"));
     environ.set_errors(log.errors());
     (Handler::new().run(app, environ), log)
 }
 
-fn run(app: &dyn gateway_core::App) -> (Response, Log) {
+fn run(app: &dyn gateway_core::App) -> (Handled, Log) {
     run_method(app, Method::GET)
 }
 
 /// The body chunks, and the error that aborted it, if any (bounded).
-fn drain(response: &mut Response) -> (Vec<Bytes>, Option<Error>) {
+fn drain(response: &mut Handled) -> (Vec<Bytes>, Option<Error>) {
     let mut chunks = Vec::new();
     for _ in 0..10_000 {
         match response.body.next() {
@@ -57,7 +57,7 @@ fn drain(response: &mut Response) -> (Vec<Bytes>, Option<Error>) {
 }
 
 /// The body chunks of a response that must not abort.
-fn drain_ok(response: &mut Response) -> Vec<Bytes> {
+fn drain_ok(response: &mut Handled) -> Vec<Bytes> {
     let (chunks, aborted) = drain(response);
     assert!(aborted.is_none(), "aborted: {aborted:?}");
     chunks
@@ -524,7 +524,7 @@ fn an_invalid_content_length_is_a_500() {
     assert_eq!(run(&twice).0.head.status, StatusCode::INTERNAL_SERVER_ERROR);
     struct BadLength;
     impl Intercept for BadLength {
-        fn head(&mut self, head: &mut Head, _: Option<u64>) -> Result<(), Error> {
+        fn head(&mut self, head: &mut Head, _: BodyInfo) -> Result<(), Error> {
             head.headers
                 .insert("content-length", http::HeaderValue::from_static("x"));
             Ok(())
@@ -663,7 +663,7 @@ fn a_body_without_start_response_is_a_500() {
 
 #[test]
 fn the_body_is_closed_on_every_path() {
-    type Drive = fn(Response);
+    type Drive = fn(Handled);
     let complete: Drive = |mut r| assert!(drain(&mut r).1.is_none());
     let aborted: Drive = |mut r| assert!(drain(&mut r).1.is_some());
     let early: Drive = |mut r| {
@@ -740,7 +740,7 @@ impl Tag {
 }
 
 impl Intercept for Tag {
-    fn head(&mut self, head: &mut Head, _: Option<u64>) -> Result<(), Error> {
+    fn head(&mut self, head: &mut Head, _: BodyInfo) -> Result<(), Error> {
         self.note(format!("head {}", head.status.as_str()));
         head.headers
             .append("x-via", http::HeaderValue::from_static(self.name));
@@ -814,15 +814,10 @@ fn interceptors_run_innermost_first() {
         ]
     );
     let outcome = seen.outer.lock().unwrap().clone().unwrap();
-    assert_eq!(
-        outcome,
-        Outcome {
-            status: StatusCode::OK,
-            bytes_sent: chunks.concat().len() as u64,
-            end: End::Complete,
-            notes: Vec::new(),
-        }
-    );
+    assert_eq!(outcome.status, StatusCode::OK);
+    assert_eq!(outcome.bytes_sent, chunks.concat().len() as u64);
+    assert_eq!(outcome.end, End::Complete);
+    assert!(outcome.values.is_empty());
 }
 
 #[test]
@@ -870,7 +865,7 @@ fn a_panicking_interceptor_is_a_500_before_the_head_and_an_abort_after() {
         at_data: bool,
     }
     impl Intercept for Explode {
-        fn head(&mut self, _: &mut Head, _: Option<u64>) -> Result<(), Error> {
+        fn head(&mut self, _: &mut Head, _: BodyInfo) -> Result<(), Error> {
             if !self.at_data {
                 panic!("interceptor head");
             }
@@ -904,7 +899,7 @@ fn a_panicking_interceptor_is_a_500_before_the_head_and_an_abort_after() {
 }
 
 #[test]
-fn notes_from_inner_layers_reach_the_outer_interceptors() {
+fn values_published_by_inner_layers_reach_the_outer_interceptors() {
     use gateway_core::{Next, Stack, middleware_fn, testing::Client};
 
     struct Keep(Arc<Mutex<Option<Outcome>>>);
@@ -916,16 +911,16 @@ fn notes_from_inner_layers_reach_the_outer_interceptors() {
 
     let kept = Arc::new(Mutex::new(None));
     let outer_kept = kept.clone();
-    // Outer: watches the response; inner: notes a user twice (the last wins),
+    // Outer: watches the response; inner: publishes a user twice (the last wins),
     // in an environ the outer layer never sees again.
     let outer = middleware_fn(move |environ: Environ, sr: StartResponse, next: Next<'_>| {
         sr.intercept(Keep(outer_kept.clone()));
         next.call(environ, sr)
     });
     let inner = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-        sr.note("REMOTE_USER", "first");
-        sr.note("REMOTE_USER", "alice");
-        environ.set_var("REMOTE_USER", "alice");
+        sr.publish(RemoteUser::new("first", "Basic"));
+        sr.publish(RemoteUser::new("alice", "Basic"));
+        environ.set_var("REMOTE_USER", "alice")?;
         next.call(environ, sr)
     });
     let app = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
@@ -937,7 +932,10 @@ fn notes_from_inner_layers_reach_the_outer_interceptors() {
         .send();
     assert_eq!(response.text(), "hi");
     let outcome = kept.lock().unwrap().clone().expect("finish was called");
-    assert_eq!(outcome.note("REMOTE_USER"), Some("alice"));
-    assert_eq!(outcome.notes.len(), 1);
-    assert_eq!(outcome.note("AUTH_TYPE"), None);
+    assert_eq!(
+        outcome.get::<RemoteUser>(),
+        Some(&RemoteUser::new("alice", "Basic"))
+    );
+    assert_eq!(outcome.values.len(), 1);
+    assert_eq!(outcome.get::<String>(), None);
 }

@@ -253,7 +253,9 @@ fn hostile(client: &Client<impl App>) -> Environ {
         HeaderValue::from_bytes(b"ua\" 200 \"forged\xff\t").unwrap(),
     );
     headers.insert(REFERER, HeaderValue::from_bytes(b"\\\" \"x").unwrap());
-    environ.set_var("REMOTE_USER", "eve\nroot [x]\x1b\"");
+    environ
+        .set_var("REMOTE_USER", "eve\nroot [x]\x1b\"")
+        .unwrap();
     environ
 }
 
@@ -481,13 +483,12 @@ fn the_user_is_remote_user_never_the_authorization_header() {
         .header("Authorization", "Basic YWxpY2U6cHc=")
         .send();
 
-    // Set inside the log, as auth middleware does: in the environ, and noted.
+    // Set inside the log, as auth middleware does: in the environ, and published.
     let (log, inner) = self::log(Format::parse("%u {env.AUTH_TYPE}").unwrap());
     let auth = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-        environ.set_var("REMOTE_USER", "alice");
-        environ.set_var("AUTH_TYPE", "Basic");
-        sr.note("REMOTE_USER", "alice");
-        sr.note("AUTH_TYPE", "Basic");
+        environ.set_var("REMOTE_USER", "alice")?;
+        environ.set_var("AUTH_TYPE", "Basic")?;
+        sr.publish(gateway_core::RemoteUser::new("alice", "Basic"));
         next.call(environ, sr)
     });
     Client::new(Stack::new().with(log).with(auth).wrap(hello))
@@ -497,7 +498,7 @@ fn the_user_is_remote_user_never_the_authorization_header() {
     // Set outside the log (by the server, or middleware around it).
     let (log, outer) = self::log(Format::parse("%u").unwrap());
     let server = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
-        environ.set_var("REMOTE_USER", "bob");
+        environ.set_var("REMOTE_USER", "bob")?;
         next.call(environ, sr)
     });
     Client::new(Stack::new().with(server).with(log).wrap(hello))

@@ -43,7 +43,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use gateway_core::{App, BoxError, Errors, UrlScheme};
+use gateway_core::{App, BoxError, ErrorStream, UrlScheme};
 use http::Request;
 use http_body::Body;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -136,7 +136,7 @@ impl<A> AppService<A> {
 
     /// `wsgi.errors` for every request: where the app's diagnostics and the
     /// Handler's reports (a failed app, a broken body) go. `tracing` by default.
-    pub fn errors(mut self, errors: Errors) -> Self {
+    pub fn errors(mut self, errors: ErrorStream) -> Self {
         self.config.errors = Some(errors);
         self
     }

@@ -17,12 +17,14 @@
 //!
 //! On top of wsgiref it defers the head, frames the response
 //! ([`Output::content_length`] when the whole body is known; a body's
-//! declared length ([`Body::with_len`], a file) becomes its `Content-Length`),
+//! declared length ([`Body::with_len`](crate::Body::with_len), a file) becomes its `Content-Length`),
 //! strips the body of `HEAD`, `1xx`, `204`, `205` and `304` responses, cuts a
 //! body that overruns its `Content-Length` and reports one that falls short
 //! (so the server closes the connection instead of leaving the client
 //! waiting), and turns an error or a panic before the head into a `500`
-//! (after it, into an aborted body). Errors are written to `wsgi.errors`.
+//! (after it, into an aborted body). Errors are reported on `wsgi.errors`
+//! ([`ErrorStream::report`](crate::ErrorStream::report)), naming the
+//! request's method, target and `x-request-id`.
 //!
 //! ```
 //! use gateway_core::{Body, Environ, Error, Handler, StartResponse};
@@ -43,7 +45,7 @@ mod output;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 use crate::{App, Environ, Error, Head, StartResponse};
 
@@ -57,7 +59,7 @@ pub struct Handler {
 
 /// What the Handler made of a request: the final head, then the body.
 #[derive(Debug)]
-pub struct Response {
+pub struct Handled {
     /// The final head: send it before any of the body.
     pub head: Head,
     /// The body chunks; the length to frame with is [`Output::content_length`].
@@ -71,21 +73,25 @@ impl Handler {
     }
 
     /// Run `app` for one request: call it, and pull its body until the head
-    /// is final. The rest of the body comes from iterating [`Response::body`].
+    /// is final. The rest of the body comes from iterating [`Handled::body`].
     ///
     /// Never panics because of the app: a panic in the app, its body or an
     /// interceptor becomes a `500` (or an aborted body once the head is out).
-    pub fn run<A: App + ?Sized>(&self, app: &A, environ: Environ) -> Response {
+    pub fn run<A: App + ?Sized>(&self, app: &A, environ: Environ) -> Handled {
         let (start_response, slot) = StartResponse::new();
-        let head_request = environ.method() == Method::HEAD;
-        let mut out = Output::new(slot, environ.errors().clone(), head_request);
+        let request = output::Request {
+            method: environ.method().clone(),
+            uri: environ.uri().clone(),
+            request_id: environ.headers().get("x-request-id").cloned(),
+        };
+        let mut out = Output::new(slot, environ.errors().clone(), request);
         let called = guard(|| app.call(environ, start_response));
         let head = called.and_then(|body| {
             out.set_body(body);
             guard(|| out.finish_response())
         });
         match head {
-            Ok(head) => Response { head, body: out },
+            Ok(head) => Handled { head, body: out },
             Err(error) => out.error_before_head(error),
         }
     }

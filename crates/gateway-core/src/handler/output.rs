@@ -6,14 +6,14 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::StatusCode;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::{Method, StatusCode, Uri};
 
 use super::{guard, no_content, sends_no_body};
-use crate::intercept::concat;
+use crate::error_stream::RequestLine;
 use crate::start_response::Slot;
-use crate::{Body, End, Error, Errors, Head, Intercept, Outcome, Response};
+use crate::{Body, BodyInfo, End, Error, ErrorStream, Handled, Head, Intercept, Outcome};
 
 /// The body of the `500` sent when the app fails before its head.
 const ERROR_BODY: &[u8] = b"Internal Server Error\n";
@@ -29,8 +29,9 @@ pub struct Output {
     chain: Vec<Box<dyn Intercept>>,
     ready: Option<Bytes>,
     queue: VecDeque<Bytes>,
-    errors: Errors,
-    head_request: bool,
+    errors: ErrorStream,
+    /// The request, to name it in error reports.
+    request: Request,
     status: StatusCode,
     /// Send body bytes at all (not for HEAD, 1xx, 204, 205, 304).
     send_body: bool,
@@ -40,16 +41,36 @@ pub struct Output {
     length: Option<u64>,
     /// Body bytes queued for the server so far.
     sent: u64,
-    /// The app's body is exhausted (or must not be pulled any more).
-    body_done: bool,
-    /// The interceptors' `end` has run.
-    chain_ended: bool,
-    /// How it ended, once it did.
-    ended: Option<End>,
+    /// Where the response is in its life.
+    phase: Phase,
+}
+
+/// The phases of a response after its head, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// **write**: chunks come from the app's body (and `write`).
+    Body,
+    /// The app's body is done (or must not be pulled any more): the
+    /// interceptors' `end` is still to run.
+    Tail,
+    /// Everything is queued: the length check and the close are left.
+    Check,
+    /// **close** ran: the app's body is dropped, the interceptors know how
+    /// it ended.
+    Ended(End),
+}
+
+/// What the Handler keeps of the request to name it in error reports:
+/// clones that share the request's bytes (no allocation).
+#[derive(Debug)]
+pub(super) struct Request {
+    pub(super) method: Method,
+    pub(super) uri: Uri,
+    pub(super) request_id: Option<HeaderValue>,
 }
 
 impl Output {
-    pub(super) fn new(slot: Arc<Slot>, errors: Errors, head_request: bool) -> Self {
+    pub(super) fn new(slot: Arc<Slot>, errors: ErrorStream, request: Request) -> Self {
         Output {
             slot,
             body: None,
@@ -57,15 +78,24 @@ impl Output {
             ready: None,
             queue: VecDeque::new(),
             errors,
-            head_request,
+            request,
             status: StatusCode::OK,
             send_body: true,
             declared: None,
             length: None,
             sent: 0,
-            body_done: false,
-            chain_ended: false,
-            ended: None,
+            phase: Phase::Body,
+        }
+    }
+
+    fn head_request(&self) -> bool {
+        self.request.method == Method::HEAD
+    }
+
+    /// The app's body is done: only the interceptors' tail is left.
+    fn body_done(&mut self) {
+        if self.phase == Phase::Body {
+            self.phase = Phase::Tail;
         }
     }
 
@@ -83,12 +113,13 @@ impl Output {
 
     /// `true` when nothing more will come.
     pub fn is_end_stream(&self) -> bool {
-        self.ready.is_none()
-            && self.queue.is_empty()
-            && (self.ended.is_some()
-                || (self.body_done
-                    && (self.chain_ended || self.chain.is_empty())
-                    && !self.falls_short()))
+        let settled = match self.phase {
+            Phase::Body => false,
+            Phase::Tail => self.chain.is_empty() && !self.falls_short(),
+            Phase::Check => !self.falls_short(),
+            Phase::Ended(_) => true,
+        };
+        self.ready.is_none() && self.queue.is_empty() && settled
     }
 
     // ----- finish_response: find the final head -----
@@ -106,10 +137,9 @@ impl Output {
             }
             if self.slot.has_head() {
                 if let Some(whole) = self.body.as_mut().and_then(Body::take_whole) {
-                    self.body_done = true;
                     return self.send_whole(whole, None);
                 }
-                if self.head_request || self.head_says_no_body() {
+                if self.head_request() || self.head_says_no_body() {
                     return self.send_headers(declared);
                 }
             }
@@ -118,7 +148,7 @@ impl Output {
                 Some(Ok(chunk)) => return self.first_chunk(chunk, declared),
                 Some(Err(e)) => return Err(e),
                 None => {
-                    self.body_done = true;
+                    self.body_done();
                     let written = self.slot.take_written();
                     if written.is_empty() {
                         return self.send_whole(Bytes::new(), declared);
@@ -144,11 +174,8 @@ impl Output {
             let after = self.pull();
             let later = self.slot.take_written();
             match after {
-                None if later.is_empty() => {
-                    self.body_done = true;
-                    return self.send_whole(chunk, len);
-                }
-                None => self.body_done = true,
+                None if later.is_empty() => return self.send_whole(chunk, len),
+                None => self.body_done(),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(next)) => {
                     let head = self.send_headers(len.filter(|_| later.is_empty()))?;
@@ -212,23 +239,20 @@ impl Output {
     fn send_headers(&mut self, len: Option<u64>) -> Result<Head, Error> {
         let mut head = self.take_head(len)?;
         for intercept in &mut self.chain {
-            intercept.head(&mut head, len)?;
+            intercept.head(&mut head, BodyInfo::streamed(len))?;
         }
         self.frame(&mut head, None)?;
         if !self.send_body || self.declared == Some(0) {
-            self.body_done = true;
+            self.body_done();
         }
         Ok(head)
     }
 
     /// The head goes out with the whole body, known at once.
-    fn send_whole(&mut self, mut body: Bytes, declared: Option<u64>) -> Result<Head, Error> {
+    fn send_whole(&mut self, body: Bytes, declared: Option<u64>) -> Result<Head, Error> {
         let mut head = self.take_head(declared)?;
-        for intercept in &mut self.chain {
-            body = intercept.whole(&mut head, body)?;
-        }
-        self.chain_ended = true;
-        self.body_done = true;
+        let body = through_whole(&mut self.chain, &mut head, body)?;
+        self.phase = Phase::Check;
         self.frame(&mut head, Some(body.len() as u64))?;
         self.send(body);
         Ok(head)
@@ -240,7 +264,7 @@ impl Output {
         let status = head.status;
         let reset = status == StatusCode::RESET_CONTENT;
         self.status = status;
-        self.send_body = !sends_no_body(status) && !self.head_request;
+        self.send_body = !sends_no_body(status) && !self.head_request();
         if no_content(status) || reset {
             head.headers.remove(CONTENT_LENGTH);
         }
@@ -279,7 +303,7 @@ impl Output {
 
     /// Queue a chunk for the server, never past the declared Content-Length.
     fn send(&mut self, mut chunk: Bytes) {
-        if !self.send_body || chunk.is_empty() || self.ended.is_some() {
+        if !self.send_body || chunk.is_empty() || matches!(self.phase, Phase::Ended(_)) {
             return;
         }
         if let Some(declared) = self.declared {
@@ -289,7 +313,7 @@ impl Output {
                 self.log(&Error::ContentLengthOverrun { declared });
             }
             if chunk.len() as u64 == room {
-                self.body_done = true;
+                self.body_done();
             }
         }
         if chunk.is_empty() {
@@ -319,39 +343,39 @@ impl Output {
             if let Some(chunk) = self.pop() {
                 return Some(Ok(chunk));
             }
-            if self.ended.is_some() {
-                return None;
-            }
-            if !self.body_done {
-                let pulled = self.pull();
-                let written = self.slot.take_written();
-                let wrote = match pulled {
-                    None => {
-                        self.body_done = true;
-                        self.write_all(written)
+            match self.phase {
+                Phase::Ended(_) => return None,
+                Phase::Body => {
+                    let pulled = self.pull();
+                    let written = self.slot.take_written();
+                    let wrote = match pulled {
+                        None => {
+                            self.body_done();
+                            self.write_all(written)
+                        }
+                        Some(Err(e)) => Err(e),
+                        Some(Ok(chunk)) => self.write_all(written).and_then(|()| self.write(chunk)),
+                    };
+                    if let Err(e) = wrote {
+                        return Some(self.fail(e));
                     }
-                    Some(Err(e)) => Err(e),
-                    Some(Ok(chunk)) => self.write_all(written).and_then(|()| self.write(chunk)),
-                };
-                if let Err(e) = wrote {
-                    return Some(self.fail(e));
                 }
-                continue;
-            }
-            if !self.chain_ended {
-                self.chain_ended = true;
-                match self.end_chain() {
-                    Ok(tail) => self.send(tail),
-                    Err(e) => return Some(self.fail(e)),
+                Phase::Tail => {
+                    self.phase = Phase::Check;
+                    match self.end_chain() {
+                        Ok(tail) => self.send(tail),
+                        Err(e) => return Some(self.fail(e)),
+                    }
                 }
-                continue;
+                Phase::Check => {
+                    if self.falls_short() {
+                        let (declared, sent) = (self.declared.unwrap_or_default(), self.sent);
+                        return Some(self.fail(Error::ContentLengthUnderrun { declared, sent }));
+                    }
+                    self.close(End::Complete);
+                    return None;
+                }
             }
-            if self.falls_short() {
-                let (declared, sent) = (self.declared.unwrap_or_default(), self.sent);
-                return Some(self.fail(Error::ContentLengthUnderrun { declared, sent }));
-            }
-            self.close(End::Complete);
-            return None;
         }
     }
 
@@ -383,7 +407,7 @@ impl Output {
 
     /// An error before the head: a `500`, through the interceptors if they
     /// have not seen a head yet.
-    pub(super) fn error_before_head(mut self, error: Error) -> Response {
+    pub(super) fn error_before_head(mut self, error: Error) -> Handled {
         self.log(&error);
         self.drop_body();
         let mut head = Head::new(StatusCode::INTERNAL_SERVER_ERROR);
@@ -408,18 +432,15 @@ impl Output {
             let (mut h, mut b) = (head.clone(), body.clone());
             let chain = &mut self.chain;
             let through = guard(|| {
-                chain.iter_mut().try_for_each(|i| {
-                    b = i.whole(&mut h, std::mem::take(&mut b))?;
-                    Ok(())
-                })
+                b = through_whole(chain, &mut h, std::mem::take(&mut b))?;
+                Ok(())
             });
             match through {
                 Ok(()) => (head, body) = (h, b),
                 Err(e) => self.log(&e),
             }
         }
-        self.chain_ended = true;
-        self.body_done = true;
+        self.phase = Phase::Check;
         self.ready = None;
         self.queue.clear();
         self.sent = 0;
@@ -430,11 +451,18 @@ impl Output {
             let _ = self.frame(&mut head, Some(body.len() as u64));
         }
         self.send(body);
-        Response { head, body: self }
+        Handled { head, body: self }
     }
 
-    fn log(&self, error: &Error) {
-        self.errors.log(&format!("gateway: {error}"));
+    /// Report `error` on `wsgi.errors`, naming the request.
+    fn log(&self, error: &dyn fmt::Display) {
+        let request = &self.request;
+        let line = RequestLine {
+            method: request.method.as_str(),
+            target: request.uri.path_and_query().map_or("/", |p| p.as_str()),
+            request_id: request.request_id.as_ref().and_then(|v| v.to_str().ok()),
+        };
+        self.errors.report(&line, error);
     }
 
     // ----- close -----
@@ -442,23 +470,22 @@ impl Output {
     fn drop_body(&mut self) {
         if let Some(body) = self.body.take() {
             if catch_unwind(AssertUnwindSafe(|| drop(body))).is_err() {
-                self.errors
-                    .log("gateway: the app's body panicked while closing");
+                self.log(&"the app's body panicked while closing");
             }
         }
     }
 
     /// PEP 3333's `close()`: drop the app's body, then tell the interceptors.
     fn close(&mut self, end: End) {
-        if self.ended.is_some() {
+        if matches!(self.phase, Phase::Ended(_)) {
             return;
         }
-        self.ended = Some(end);
+        self.phase = Phase::Ended(end);
         self.drop_body();
-        let notes = {
+        let values = {
             let mut state = self.slot.lock();
             state.closed = true;
-            std::mem::take(&mut state.notes)
+            std::mem::take(&mut state.values)
         };
         let pending = self.ready.as_ref().map_or(0, Bytes::len)
             + self.queue.iter().map(Bytes::len).sum::<usize>();
@@ -467,14 +494,47 @@ impl Output {
             status: self.status,
             bytes_sent,
             end,
-            notes,
+            values,
         };
+        let mut panicked = false;
         for intercept in &mut self.chain {
-            if catch_unwind(AssertUnwindSafe(|| intercept.finish(&outcome))).is_err() {
-                self.errors
-                    .log("gateway: an interceptor panicked in finish");
-            }
+            panicked |= catch_unwind(AssertUnwindSafe(|| intercept.finish(&outcome))).is_err();
         }
+        if panicked {
+            self.log(&"an interceptor panicked in finish");
+        }
+    }
+}
+
+/// A whole body through the interceptors, innermost first: each sees the
+/// head (with the body's size as the one inside left it), then the body in
+/// one `data`, then its `end`.
+fn through_whole(
+    chain: &mut [Box<dyn Intercept>],
+    head: &mut Head,
+    mut body: Bytes,
+) -> Result<Bytes, Error> {
+    for intercept in chain {
+        intercept.head(head, BodyInfo::whole(body.len() as u64))?;
+        if !body.is_empty() {
+            body = intercept.data(body)?;
+        }
+        body = concat(body, intercept.end()?);
+    }
+    Ok(body)
+}
+
+/// Join two chunks, copying only when both hold bytes.
+fn concat(a: Bytes, b: Bytes) -> Bytes {
+    if b.is_empty() {
+        a
+    } else if a.is_empty() {
+        b
+    } else {
+        let mut all = BytesMut::with_capacity(a.len() + b.len());
+        all.extend_from_slice(&a);
+        all.extend_from_slice(&b);
+        all.freeze()
     }
 }
 
@@ -514,7 +574,7 @@ impl fmt::Debug for Output {
             .field("status", &self.status)
             .field("content_length", &self.length)
             .field("sent", &self.sent)
-            .field("ended", &self.ended)
+            .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }

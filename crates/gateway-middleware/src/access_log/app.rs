@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gateway_core::{App, Body, Environ, Error, Errors, Outcome, StartResponse};
+use gateway_core::{App, Body, Environ, Error, ErrorStream, Outcome, StartResponse};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::line::View;
@@ -32,7 +32,7 @@ impl<A: App> App for AccessLogApp<A> {
         let record = Record::capture(&shared.plan, &mut environ, time);
         if shared.capture_errors {
             let (shared, remote) = (shared.clone(), record.remote.clone());
-            environ.set_errors(Errors::to_fn(move |line| {
+            environ.set_errors(ErrorStream::to_fn(move |line| {
                 shared.sink.error(&shared, &remote, line)
             }));
         }
@@ -75,7 +75,7 @@ impl Shared {
     /// The response is over: write its line.
     pub(super) fn log(&self, record: &mut Record, outcome: &Outcome) {
         let elapsed = record.start.elapsed();
-        record.apply_notes(&self.plan, &outcome.notes);
+        record.apply_user(&self.plan, outcome);
         let view = View {
             plan: &self.plan,
             record,

@@ -26,9 +26,10 @@
 //!   `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
 //!   names them, as does the password of a URL in absolute form. The user
 //!   is `REMOTE_USER`, never decoded from a header: set outside the log in
-//!   the environ, or inside it by a middleware that also notes it with
-//!   [`StartResponse::note`](gateway_core::StartResponse::note), as auth
-//!   does (`{env.NAME}` fields read notes the same way).
+//!   the environ, or inside it by a middleware that publishes a
+//!   [`RemoteUser`](gateway_core::RemoteUser) with
+//!   [`StartResponse::publish`](gateway_core::StartResponse::publish), as
+//!   auth does (`{env.REMOTE_USER}` and `{env.AUTH_TYPE}` read it too).
 //! - **Time**: `[10/Oct/2000:13:55:36 +0000]`, in UTC unless you give an
 //!   offset ([`AccessLog::utc_offset`]): reading the local offset is unsound
 //!   in a multithreaded program on some platforms, so the log never does it;

@@ -7,8 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use gateway_core::{Environ, Error, Head, Intercept, Outcome};
+use gateway_core::{BodyInfo, Environ, Error, Head, Intercept, Outcome, RemoteUser};
 use http::{HeaderValue, Method, Uri, Version};
 use time::OffsetDateTime;
 
@@ -51,11 +50,14 @@ impl Record {
         time: Option<OffsetDateTime>,
     ) -> Self {
         let needs = plan.needs;
-        let remote = match (environ.remote_addr(), environ.var("REMOTE_ADDR")) {
+        // A REMOTE_ADDR variable (a proxy-fixing middleware's) wins over the
+        // socket's address, as in `Environ::get`; only it comes borrowed.
+        let remote = match environ.get("REMOTE_ADDR") {
             _ if !needs.remote => Remote::None,
-            (Some(addr), _) => Remote::Ip(addr.ip()),
-            (None, Some(var)) => Remote::Var(var.to_owned()),
-            (None, None) => Remote::None,
+            Some(Cow::Borrowed(var)) => Remote::Var(var.to_owned()),
+            _ => environ
+                .remote_addr()
+                .map_or(Remote::None, |addr| Remote::Ip(addr.ip())),
         };
         let mut path = Vec::new();
         if needs.path {
@@ -89,7 +91,7 @@ impl Record {
             time,
             remote,
             user: if needs.user {
-                environ.var("REMOTE_USER").map(str::to_owned)
+                environ.get("REMOTE_USER").map(Cow::into_owned)
             } else {
                 None
             },
@@ -116,19 +118,24 @@ impl Record {
         }
     }
 
-    /// Take in what inner middleware noted (`StartResponse::note`).
-    pub(super) fn apply_notes(&mut self, plan: &Plan, notes: &[(Cow<'static, str>, String)]) {
+    /// Take in the user an inner middleware published (auth's
+    /// [`RemoteUser`]), for `%u` and `%{REMOTE_USER}e` / `%{AUTH_TYPE}e`.
+    pub(super) fn apply_user(&mut self, plan: &Plan, outcome: &Outcome) {
         if !plan.needs.notes {
             return;
         }
-        for (name, value) in notes {
-            if name == "REMOTE_USER" {
-                self.user = Some(value.clone());
+        let Some(user) = outcome.get::<RemoteUser>() else {
+            return;
+        };
+        self.user = Some(user.name.clone());
+        for (i, var) in plan.format.env.iter().enumerate() {
+            if plan.redacted_env[i] {
+                continue;
             }
-            for (i, var) in plan.format.env.iter().enumerate() {
-                if **var == **name && !plan.redacted_env[i] {
-                    self.env[i] = Some(value.clone());
-                }
+            match &**var {
+                "REMOTE_USER" => self.env[i] = Some(user.name.clone()),
+                "AUTH_TYPE" => self.env[i] = Some(user.auth_type.clone().into_owned()),
+                _ => {}
             }
         }
     }
@@ -154,14 +161,9 @@ pub(super) struct LogIntercept {
 }
 
 impl Intercept for LogIntercept {
-    fn head(&mut self, head: &mut Head, _len: Option<u64>) -> Result<(), Error> {
+    fn head(&mut self, head: &mut Head, _: BodyInfo) -> Result<(), Error> {
         self.record.head(&self.shared.plan, head);
         Ok(())
-    }
-
-    fn whole(&mut self, head: &mut Head, body: Bytes) -> Result<Bytes, Error> {
-        self.record.head(&self.shared.plan, head);
-        Ok(body)
     }
 
     fn finish(&mut self, outcome: &Outcome) {

@@ -14,7 +14,7 @@
 //!
 //! let whoami = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
 //!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from(environ.var("REMOTE_USER").unwrap_or("").to_owned()))
+//!     Ok(Body::from(environ.get("REMOTE_USER").unwrap_or_default().into_owned()))
 //! };
 //! let auth = BasicAuth::new("demo", Credentials::new([("demo", "demo")])?)?;
 //! let client = Client::new(auth.wrap(whoami));
@@ -32,13 +32,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gateway_core::{App, Body, Environ, Error, Middleware, StartResponse};
+use gateway_core::{App, Body, Environ, Error, Middleware, RemoteUser, StartResponse};
 use http::StatusCode;
 use http::header::HeaderValue;
 
 use super::common::{self, Presented, Settings};
 use super::verify::has_control;
-use super::{AuthError, AuthScheme, AuthenticatedUser, BasicVerifier};
+use super::{AuthError, AuthScheme, BasicVerifier};
 
 /// The Basic authentication middleware.
 pub struct BasicAuth<V> {
@@ -124,8 +124,8 @@ impl<A: App, V: BasicVerifier> App for BasicAuthApp<A, V> {
                 auth.settings.grant(
                     &mut environ,
                     &start_response,
-                    AuthenticatedUser::new(name, AuthScheme::Basic),
-                );
+                    RemoteUser::new(name, AuthScheme::Basic.as_str()),
+                )?;
                 self.app.call(environ, start_response)
             }
             None => common::deny(start_response, StatusCode::UNAUTHORIZED, &auth.challenge),

@@ -16,7 +16,7 @@
 //!
 //! let whoami = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
 //!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from(environ.var("REMOTE_USER").unwrap_or("").to_owned()))
+//!     Ok(Body::from(environ.get("REMOTE_USER").unwrap_or_default().into_owned()))
 //! };
 //! let auth = BearerAuth::new("api", StaticTokens::new([("mF_9.B5f-4.1JqM", "robot")])?)?;
 //! let client = Client::new(auth.wrap(whoami));
@@ -31,12 +31,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gateway_core::{App, Body, Environ, Error, Middleware, StartResponse};
+use gateway_core::{App, Body, Environ, Error, Middleware, RemoteUser, StartResponse};
 use http::StatusCode;
 use http::header::HeaderValue;
 
 use super::common::{self, Presented, Settings};
-use super::{AuthError, AuthScheme, AuthenticatedUser, BearerVerifier};
+use super::{AuthError, AuthScheme, BearerVerifier};
 
 /// The three challenges, made once.
 #[derive(Clone)]
@@ -135,8 +135,8 @@ impl<A: App, V: BearerVerifier> App for BearerAuthApp<A, V> {
                     .and_then(|t| auth.verifier.verify(t));
                 match identity {
                     Some(name) => {
-                        let user = AuthenticatedUser::new(name, AuthScheme::Bearer);
-                        auth.settings.grant(&mut environ, &start_response, user);
+                        let user = RemoteUser::new(name, AuthScheme::Bearer.as_str());
+                        auth.settings.grant(&mut environ, &start_response, user)?;
                         return self.app.call(environ, start_response);
                     }
                     None => (StatusCode::UNAUTHORIZED, &auth.challenges.invalid_token),

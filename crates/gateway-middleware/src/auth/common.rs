@@ -2,11 +2,11 @@
 //! header, the settings, and the two ways a request ends (granted: the
 //! identity goes into the environ; denied: a short answer with a challenge).
 
-use gateway_core::{Body, Environ, Error, StartResponse};
+use gateway_core::{Body, Environ, Error, RemoteUser, StartResponse};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 
-use super::{AuthError, AuthenticatedUser, path::Paths};
+use super::{AuthError, path::Paths};
 
 /// `realm` as an RFC 9110 quoted-string: `"` and `\` escaped; control
 /// characters (which no quoted-string may hold) refused.
@@ -127,26 +127,25 @@ impl Settings {
             .guards(environ.script_name(), environ.path_info())
     }
 
-    /// The credentials were good: record who it is.
+    /// The credentials were good: record who it is, for the app
+    /// (`REMOTE_USER`, `AUTH_TYPE`) and for the middleware outside (the
+    /// published [`RemoteUser`]).
     pub(crate) fn grant(
         &self,
         environ: &mut Environ,
         start_response: &StartResponse,
-        user: AuthenticatedUser,
-    ) {
+        user: RemoteUser,
+    ) -> Result<(), Error> {
         if self.strip_authorization {
             environ.headers_mut().remove(AUTHORIZATION);
         }
-        if !self.overwrite_remote_user && environ.var("REMOTE_USER").is_some() {
-            return;
+        if !self.overwrite_remote_user && environ.get("REMOTE_USER").is_some() {
+            return Ok(());
         }
-        // Noted too, so an access log outside this middleware, which never
-        // sees this environ, logs the user.
-        start_response.note("REMOTE_USER", user.name.clone());
-        start_response.note("AUTH_TYPE", user.scheme.as_str());
-        environ.set_var("REMOTE_USER", user.name.clone());
-        environ.set_var("AUTH_TYPE", user.scheme.as_str());
-        environ.extensions_mut().insert(user);
+        environ.set_var("REMOTE_USER", user.name.clone())?;
+        environ.set_var("AUTH_TYPE", user.auth_type.clone())?;
+        start_response.publish(user);
+        Ok(())
     }
 }
 

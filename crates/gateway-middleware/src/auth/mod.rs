@@ -2,8 +2,9 @@
 //!
 //! Each is a [`Middleware`](gateway_core::Middleware): when the request
 //! carries good credentials it sets `REMOTE_USER` and `AUTH_TYPE` (`Basic` or
-//! `Bearer`) in the environ, puts an [`AuthenticatedUser`] in its typed
-//! extensions and calls the inner app; otherwise it answers itself, `401`
+//! `Bearer`) in the environ, [publishes](gateway_core::StartResponse::publish)
+//! a [`RemoteUser`](gateway_core::RemoteUser) for the middleware outside it
+//! (the access log logs it) and calls the inner app; otherwise it answers itself, `401`
 //! with a `WWW-Authenticate` challenge and a short body that does not say
 //! what was wrong (`400` for a malformed Bearer request, as RFC 6750 asks).
 //! Bad input from a client never panics; constructors return an
@@ -16,12 +17,12 @@
 //!
 //! ```
 //! use gateway_core::{testing::Client, Body, Environ, Error, Stack, StartResponse};
-//! use gateway_middleware::auth::{AuthenticatedUser, BasicAuth, BearerAuth, Credentials, StaticTokens};
+//! use gateway_middleware::auth::{BasicAuth, BearerAuth, Credentials, StaticTokens};
 //!
 //! let app = |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
-//!     let who = environ.extensions().get::<AuthenticatedUser>().map(|u| u.name.clone());
+//!     let who = environ.get("REMOTE_USER").unwrap_or("anyone".into()).into_owned();
 //!     sr.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from(who.unwrap_or_else(|| "anyone".into())))
+//!     Ok(Body::from(who))
 //! };
 //! let stack = Stack::new()
 //!     .with(BasicAuth::new("private", Credentials::new([("demo", "demo")])?)?.only_under("/private/")?)
@@ -66,8 +67,9 @@
 //! # What the app sees
 //!
 //! On success: `REMOTE_USER` (the Basic user-id, or the identity the Bearer
-//! verifier returned), `AUTH_TYPE`, and an [`AuthenticatedUser`] extension.
-//! If an outer layer already set `REMOTE_USER`, the three are left as they
+//! verifier returned) and `AUTH_TYPE`; the middleware outside see the same
+//! in the published [`RemoteUser`](gateway_core::RemoteUser).
+//! If an outer layer already set `REMOTE_USER`, they are left as they
 //! are (the credentials are still checked) unless you ask for
 //! [`overwrite_remote_user(true)`](BasicAuth::overwrite_remote_user).
 //!
@@ -110,8 +112,8 @@ macro_rules! options {
                 Ok(self)
             }
 
-            /// Replace a `REMOTE_USER` (and `AUTH_TYPE`, and the
-            /// [`AuthenticatedUser`]) that an outer layer set. Off by default.
+            /// Replace a `REMOTE_USER` (and `AUTH_TYPE`) that an outer layer
+            /// set. Off by default.
             pub fn overwrite_remote_user(mut self, overwrite: bool) -> Self {
                 self.settings.overwrite_remote_user = overwrite;
                 self
@@ -162,27 +164,6 @@ impl AuthScheme {
 impl fmt::Display for AuthScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The verified identity, in the environ's extensions
-/// (`environ.extensions().get::<AuthenticatedUser>()`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuthenticatedUser {
-    /// The user: `REMOTE_USER`.
-    pub name: String,
-    /// How they were authenticated: `AUTH_TYPE`.
-    pub scheme: AuthScheme,
-}
-
-impl AuthenticatedUser {
-    /// A user authenticated by `scheme`.
-    pub fn new(name: impl Into<String>, scheme: AuthScheme) -> Self {
-        AuthenticatedUser {
-            name: name.into(),
-            scheme,
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gateway_core::{Error, Head, Intercept};
+use gateway_core::{BodyInfo, Error, Head, Intercept};
 use http::StatusCode;
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, HeaderMap,
@@ -57,6 +57,8 @@ pub(crate) enum State {
     Plain,
     /// Compressing a stream.
     Gzip(Box<Encoder>),
+    /// Compressing a body known whole, in one shot when it comes.
+    Whole,
     /// The app's answer was replaced (a request body over the limit): its
     /// chunks are dropped and this goes out at the end.
     Replaced(Bytes),
@@ -113,16 +115,21 @@ impl GzipIntercept {
 }
 
 impl Intercept for GzipIntercept {
-    fn head(&mut self, head: &mut Head, len: Option<u64>) -> Result<(), Error> {
+    fn head(&mut self, head: &mut Head, body: BodyInfo) -> Result<(), Error> {
         if let Some(body) = self.reject(head) {
             self.state = State::Replaced(body);
             return Ok(());
         }
-        let plan = self.plan(head, len);
+        let plan = self.plan(head, body.len);
         edit_head(&mut head.headers, plan);
         if plan == Plan::Gzip {
+            // The Handler frames a whole body by its compressed size.
             head.headers.remove(CONTENT_LENGTH);
-            self.state = State::Gzip(Box::new(Encoder::new(self.config.level, self.config.flush)));
+            self.state = if body.whole {
+                State::Whole
+            } else {
+                State::Gzip(Box::new(Encoder::new(self.config.level, self.config.flush)))
+            };
         }
         Ok(())
     }
@@ -131,6 +138,12 @@ impl Intercept for GzipIntercept {
         match &mut self.state {
             State::Plain => Ok(chunk),
             State::Gzip(encoder) => encoder.data(&chunk),
+            State::Whole => {
+                // The whole body, in one shot; anything after it would be a
+                // second gzip member, so the Handler never sends more.
+                self.state = State::Plain;
+                gzip_whole(self.config.level, &chunk)
+            }
             State::Replaced(_) => Ok(Bytes::new()),
         }
     }
@@ -139,25 +152,9 @@ impl Intercept for GzipIntercept {
         match std::mem::take(&mut self.state) {
             State::Plain => Ok(Bytes::new()),
             State::Gzip(mut encoder) => encoder.finish(),
+            State::Whole => gzip_whole(self.config.level, &[]),
             State::Replaced(body) => Ok(body),
         }
-    }
-
-    fn whole(&mut self, head: &mut Head, body: Bytes) -> Result<Bytes, Error> {
-        if let Some(body) = self.reject(head) {
-            return Ok(body);
-        }
-        let plan = self.plan(head, Some(body.len() as u64));
-        edit_head(&mut head.headers, plan);
-        if plan != Plan::Gzip {
-            return Ok(body);
-        }
-        let gz = gzip_whole(self.config.level, &body)?;
-        if head.headers.contains_key(CONTENT_LENGTH) {
-            head.headers
-                .insert(CONTENT_LENGTH, HeaderValue::from(gz.len()));
-        }
-        Ok(gz)
     }
 }
 

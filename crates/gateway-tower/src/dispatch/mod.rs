@@ -33,7 +33,7 @@ pub(crate) mod inline;
 mod pool;
 
 use bytes::Bytes;
-use gateway_core::{Environ, Error, Errors, Input, Output, Response, UrlScheme};
+use gateway_core::{Environ, Error, ErrorStream, Handled, Input, Output, UrlScheme};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{StatusCode, Version};
 
@@ -56,7 +56,7 @@ pub(crate) struct Config {
     pub(crate) body_limit: usize,
     pub(crate) url_scheme: UrlScheme,
     /// `wsgi.errors` for every request, when not the default (`tracing`).
-    pub(crate) errors: Option<Errors>,
+    pub(crate) errors: Option<ErrorStream>,
 }
 
 /// The request as the app sees it: the parts are moved in, not copied.
@@ -102,8 +102,8 @@ pub(crate) struct Started {
 }
 
 /// Take the Handler's final head and the first chunk of its body.
-pub(crate) fn start(response: Response, kind: RequestKind) -> Started {
-    let Response {
+pub(crate) fn start(response: Handled, kind: RequestKind) -> Started {
+    let Handled {
         head,
         body: mut output,
     } = response;
