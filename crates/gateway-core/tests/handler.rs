@@ -939,3 +939,87 @@ fn values_published_by_inner_layers_reach_the_outer_interceptors() {
     assert_eq!(outcome.values.len(), 1);
     assert_eq!(outcome.get::<String>(), None);
 }
+
+#[test]
+fn closures_change_the_head_and_see_the_outcome() {
+    use gateway_core::{Next, Stack, middleware_fn, testing::Client};
+
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let log = finished.clone();
+    let hooks = middleware_fn(move |environ: Environ, sr: StartResponse, next: Next<'_>| {
+        let log = log.clone();
+        sr.on_head(|head| head.set_header("x-served-by", "gateway"));
+        sr.on_finish(move |outcome| log.lock().unwrap().push((outcome.status, outcome.end)));
+        next.call(environ, sr)
+    });
+    // The app calls start_response lazily, from its body: the hook still
+    // sees the final head.
+    let lazy = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+        let mut sr = Some(sr);
+        Ok(Body::try_iter(std::iter::from_fn(move || {
+            let sr = sr.take()?;
+            Some(
+                sr.start("201 Created", ())
+                    .map(|_| Bytes::from_static(b"made")),
+            )
+        })))
+    };
+    let response = Client::new(Stack::new().with(hooks.clone()).wrap(lazy))
+        .get("/")
+        .send();
+    assert_eq!(response.status, 201);
+    assert_eq!(response.header("x-served-by"), Some("gateway"));
+
+    // A header the rules refuse is the app's error: a 500, and still finished.
+    let bad = middleware_fn(|environ: Environ, sr: StartResponse, next: Next<'_>| {
+        sr.on_head(|head| head.set_header("x-split", "a\r\nSet-Cookie: evil"));
+        next.call(environ, sr)
+    });
+    let ok = |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+        sr.start("200 OK", ())?;
+        Ok(Body::from("fine"))
+    };
+    let response = Client::new(Stack::new().with(hooks).with(bad).wrap(ok))
+        .get("/")
+        .send();
+    assert_eq!(response.status, 500);
+    assert_eq!(response.header("set-cookie"), None);
+    assert_eq!(
+        *finished.lock().unwrap(),
+        [
+            (StatusCode::CREATED, End::Complete),
+            (StatusCode::INTERNAL_SERVER_ERROR, End::Complete)
+        ]
+    );
+}
+
+#[test]
+fn the_head_hook_knows_a_whole_body_from_a_stream() {
+    struct See(Arc<Mutex<Vec<BodyInfo>>>);
+    impl Intercept for See {
+        fn head(&mut self, _: &mut Head, body: BodyInfo) -> Result<(), Error> {
+            self.0.lock().unwrap().push(body);
+            Ok(())
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for streamed in [false, true] {
+        let seen = seen.clone();
+        let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.intercept(See(seen.clone()));
+            sr.start("200 OK", ())?;
+            Ok(if streamed {
+                Body::iter(["ab", "cd"])
+            } else {
+                Body::from("abcd")
+            })
+        };
+        let environ = Environ::new(http::Method::GET, http::Uri::from_static("/"));
+        let mut response = Handler::new().run(&app, environ);
+        assert_eq!(text(&drain_ok(&mut response)), "abcd");
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [BodyInfo::whole(4), BodyInfo::streamed(None)]
+    );
+}
