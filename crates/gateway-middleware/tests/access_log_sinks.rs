@@ -120,6 +120,20 @@ fn a_line_longer_than_the_buffer_is_written_whole_and_in_order() {
 }
 
 #[test]
+fn a_buffer_of_size_zero_writes_each_line_at_once_and_a_huge_one_is_no_error() {
+    let (log, writes) = log(Buffer::new().size(0).flush_interval(NEVER));
+    let client = Client::new(log.wrap(hello));
+    client.get("/a").send();
+    client.get("/b").send();
+    assert_eq!(writes.writes(), ["/a 200\n", "/b 200\n"]);
+
+    let (log, writes) = self::log(Buffer::new().size(usize::MAX).flush_interval(NEVER));
+    Client::new(log.wrap(hello)).get("/c").send();
+    log.flush();
+    assert_eq!(writes.writes(), ["/c 200\n"]);
+}
+
+#[test]
 fn dropping_the_log_and_its_app_writes_what_is_buffered() {
     let (log, writes) = log(Buffer::new().flush_interval(NEVER));
     let handle = log.flush_handle();

@@ -215,7 +215,8 @@ impl Buffered {
     fn new(writer: Box<dyn Write + Send>, buffer: Buffer) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                buf: Vec::with_capacity(buffer.size),
+                // Grown up to `size` as lines come, past the first MiB.
+                buf: Vec::with_capacity(buffer.size.min(1 << 20)),
                 writer,
             }),
             size: buffer.size,
