@@ -11,8 +11,9 @@
 //! duration covers the whole body.
 //!
 //! - **Formats** ([`Format`]): Apache common, Apache combined (the default), a
-//!   format string of Apache directives and/or named fields, or JSON lines.
-//!   Parsed once; an unknown field is a [`FormatError`] at construction.
+//!   format string of Apache directives and/or named fields (the syntax and
+//!   every field are on [`Format`]'s page), or JSON lines. Parsed once; an
+//!   unknown field is a [`FormatError`] at construction.
 //! - **Sinks**: by default, `tracing` when a subscriber is installed (an
 //!   INFO event on target `gateway::access` whose message is the line;
 //!   nothing is captured when that target is disabled), and standard output
@@ -33,8 +34,8 @@
 //!   marked as errors ([`AccessLog::capture_errors`]).
 //! - **Safety**: every value that comes from the client or the app is
 //!   escaped (as Apache does in text, plus spaces outside quotes; by JSON's
-//!   rules in JSON), so none can forge a field or a line. `Authorization`, `Proxy-Authorization`,
-//!   `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
+//!   rules in JSON), so none can forge a field or a line. `Authorization`,
+//!   `Proxy-Authorization`, `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
 //!   names them, as does the password of a URL in absolute form. The user
 //!   is `REMOTE_USER`, never decoded from a header: set outside the log in
 //!   the environ, or inside it by a middleware that also notes it with
@@ -73,7 +74,7 @@
 //! assert_eq!(line, "127.0.0.1 \"GET /hi?x=1 HTTP/1.1\" 200 5 curl/8\n");
 //! # Ok::<(), gateway_middleware::access_log::FormatError>(())
 //! ```
-
+//!
 //! ## Layout
 //!
 //! As tower-http lays out a middleware: `middleware` (the [`AccessLog`]
