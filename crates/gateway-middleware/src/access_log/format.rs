@@ -508,7 +508,7 @@ impl Format {
 pub(super) const REDACTED: [HeaderName; 4] =
     [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE];
 
-/// What a request must capture for the line (and the sink) to be written.
+/// What a request must capture for its line to be written.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Needs {
     pub(super) time: bool,

@@ -28,11 +28,18 @@ use tracing::subscriber::NoSubscriber;
 /// its own.
 ///
 /// ```
+/// use std::fs::File;
 /// use std::time::Duration;
-/// use gateway_middleware::access_log::Buffer;
+/// use gateway_middleware::access_log::{AccessLog, Buffer};
 ///
-/// let buffer = Buffer::new().size(256 * 1024).flush_interval(Duration::from_millis(500));
-/// assert_eq!(buffer, Buffer::new().size(256 * 1024).flush_interval(Duration::from_millis(500)));
+/// # let file = std::io::sink();
+/// // let file = File::options().append(true).create(true).open("access.log")?;
+/// let log = AccessLog::new().to_buffered_writer(
+///     file,
+///     Buffer::new().size(256 * 1024).flush_interval(Duration::from_millis(500)),
+/// );
+/// # let _ = log;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Buffer {
