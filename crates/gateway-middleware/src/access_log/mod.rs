@@ -11,19 +11,31 @@
 //! duration covers the whole body.
 //!
 //! - **Formats** ([`Format`]): Apache common, Apache combined (the default), a
-//!   format string of Apache directives and/or named fields, or JSON lines.
-//!   Parsed once; an unknown field is a [`FormatError`] at construction.
-//! - **Sinks**: `tracing` (the default: an INFO event on target
-//!   `gateway::access`, the line as its message, the usual values as fields;
-//!   nothing is captured when that target is disabled) or any
-//!   [`Write`](std::io::Write) ([`AccessLog::to_writer`]). A failing sink
-//!   never fails the request.
+//!   format string of Apache directives and/or named fields (the syntax and
+//!   every field are on [`Format`]'s page), or JSON lines. Parsed once; an
+//!   unknown field is a [`FormatError`] at construction.
+//! - **Sinks**: by default, `tracing` when a subscriber is installed (an
+//!   INFO event on target `gateway::access` whose message is the line;
+//!   nothing is captured when that target is disabled), and standard output
+//!   when none is, so the log is never silent. Or always `tracing`
+//!   ([`AccessLog::to_tracing`]), any [`Write`](std::io::Write), one write
+//!   per line ([`AccessLog::to_writer`]), or any writer through a buffer
+//!   flushed when full, every second and at shutdown
+//!   ([`AccessLog::to_buffered_writer`], [`Buffer`]). A failing sink never
+//!   fails the request.
+//! - **Shutdown**: a buffered sink writes what it holds when it is dropped,
+//!   which happens when the log and the service stack built from it are
+//!   dropped (gateway-tower's `Server` drops its service when a graceful
+//!   shutdown, on SIGTERM or SIGINT, has finished the requests in flight).
+//!   Where that does not happen (`std::process::exit`, a stack kept in a
+//!   `static`, your own signal handling), keep a [`FlushHandle`]
+//!   ([`AccessLog::flush_handle`]) and call [`FlushHandle::flush`] last.
 //! - **`wsgi.errors`**: lines the app writes there go to the same sink,
 //!   marked as errors ([`AccessLog::capture_errors`]).
 //! - **Safety**: every value that comes from the client or the app is
 //!   escaped (as Apache does in text, plus spaces outside quotes; by JSON's
-//!   rules in JSON), so none can forge a field or a line. `Authorization`, `Proxy-Authorization`,
-//!   `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
+//!   rules in JSON), so none can forge a field or a line. `Authorization`,
+//!   `Proxy-Authorization`, `Cookie` and `Set-Cookie` print as `[redacted]` even when the format
 //!   names them, as does the password of a URL in absolute form. The user
 //!   is `REMOTE_USER`, never decoded from a header: set outside the log in
 //!   the environ, or inside it by a middleware that publishes a
@@ -63,19 +75,27 @@
 //! assert_eq!(line, "127.0.0.1 \"GET /hi?x=1 HTTP/1.1\" 200 5 curl/8\n");
 //! # Ok::<(), gateway_middleware::access_log::FormatError>(())
 //! ```
+//!
+//! ## Layout
+//!
+//! As tower-http lays out a middleware: `middleware` (the [`AccessLog`]
+//! settings and its [`Middleware`](gateway_core::Middleware) impl), `app`
+//! ([`AccessLogApp`], the app it makes), `interceptor` (the
+//! [`Intercept`](gateway_core::Intercept) that records one request and
+//! writes its line), `format` ([`Format`]: parsing, what to capture, and
+//! writing a line), `sink` (where lines go), and two leaves that import
+//! nothing back, `escape` and `stamp`. Each module imports only those after
+//! it in that list.
 
 mod app;
 mod escape;
 mod format;
-mod line;
+mod interceptor;
 mod middleware;
-mod parse;
-mod plan;
-mod record;
-mod render;
 mod sink;
 mod stamp;
 
 pub use app::AccessLogApp;
 pub use format::{Format, FormatError};
 pub use middleware::AccessLog;
+pub use sink::{Buffer, FlushHandle};

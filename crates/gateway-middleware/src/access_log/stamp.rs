@@ -1,13 +1,52 @@
-//! Timestamps, formatted by the `time` crate at most once a second per
-//! thread: a CLF time has one-second resolution, and the JSON time only
-//! changes its microseconds within a second.
+//! Time: the log's [`Clock`] (the system clock or a replacement, at a
+//! fixed offset from UTC), and timestamps, formatted by the `time` crate at
+//! most once a second per thread: a CLF time has one-second resolution, and
+//! the JSON time only changes its microseconds within a second.
 
 use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
 use std::thread::LocalKey;
 
-use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Where the log reads the time: the system clock unless replaced, shown
+/// at `offset` from UTC.
+#[derive(Clone)]
+pub(super) struct Clock {
+    pub(super) custom: Option<Arc<dyn Fn() -> OffsetDateTime + Send + Sync>>,
+    pub(super) offset: UtcOffset,
+}
+
+impl Clock {
+    /// The system clock, in UTC.
+    pub(super) fn utc() -> Self {
+        Clock {
+            custom: None,
+            offset: UtcOffset::UTC,
+        }
+    }
+
+    /// Now, at the clock's offset.
+    pub(super) fn now(&self) -> OffsetDateTime {
+        let now = self
+            .custom
+            .as_ref()
+            .map_or_else(OffsetDateTime::now_utc, |clock| clock());
+        now.checked_to_offset(self.offset).unwrap_or(now)
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clock")
+            .field("custom", &self.custom.is_some())
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
 
 /// `10/Oct/2000:13:55:36 +0000`, as Apache's `%t` (inside its brackets).
 const CLF: &[BorrowedFormatItem<'static>] = format_description!(
