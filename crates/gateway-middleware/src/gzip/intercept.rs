@@ -27,8 +27,8 @@ const DIGESTS: [HeaderName; 4] = [
 enum Plan {
     /// Not a candidate whatever the client accepts: leave it alone.
     Pass,
-    /// A candidate sent as is (the client did not take gzip, or `HEAD`):
-    /// only `Vary: Accept-Encoding`.
+    /// A candidate sent as is (the client did not take gzip): only
+    /// `Vary: Accept-Encoding`.
     Identity,
     /// A `304` to a client that takes gzip: the headers of the gzip
     /// representation it validates (`Vary`, weak `ETag`), no body.
@@ -93,10 +93,7 @@ impl GzipIntercept {
         {
             return Plan::Pass;
         }
-        match (
-            self.accepts_gzip && !self.head_request,
-            status == StatusCode::NOT_MODIFIED,
-        ) {
+        match (self.accepts_gzip, status == StatusCode::NOT_MODIFIED) {
             (false, _) => Plan::Identity,
             (true, true) => Plan::NotModified,
             (true, false) => Plan::Gzip,
@@ -125,8 +122,13 @@ impl Intercept for GzipIntercept {
         if plan == Plan::Gzip {
             // The Handler frames a whole body by its compressed size.
             head.headers.remove(CONTENT_LENGTH);
+            // A HEAD answer gets the GET's header fields (RFC 9110 §9.3.2):
+            // a whole body is compressed for its length; a stream, which
+            // HEAD never pulls, needs no encoder.
             self.state = if body.whole {
                 State::Whole
+            } else if self.head_request {
+                State::Plain
             } else {
                 State::Gzip(Box::new(Encoder::new(self.config.level, self.config.flush)))
             };

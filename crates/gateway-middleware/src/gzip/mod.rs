@@ -19,9 +19,12 @@
 //!   `Vary: Accept-Encoding` (once; never next to `Vary: *`), a strong `ETag`
 //!   made weak, `Accept-Ranges` dropped, and `Content-Length` set to the
 //!   compressed size for a body known whole or removed for a stream;
-//! - **sent as is** to a client that does not take gzip, and to `HEAD`
-//!   requests, with `Vary: Accept-Encoding` all the same (caches must not
-//!   hand the identity copy to a client that takes gzip).
+//! - **sent as is** to a client that does not take gzip, with
+//!   `Vary: Accept-Encoding` all the same (caches must not hand the identity
+//!   copy to a client that takes gzip);
+//! - a `HEAD` request gets the header fields its `GET` would get (RFC 9110
+//!   §9.3.2; caches validate with `HEAD`): `Content-Encoding: gzip` and, for
+//!   a body known whole, the compressed `Content-Length`.
 //!   A `304` to a client that takes gzip gets the `Vary` and the weak `ETag`
 //!   of the representation it validates.
 //!
