@@ -25,7 +25,7 @@ pub enum ServiceAppError {
     #[error(
         "ServiceApp needs Blocking dispatch: a sync app cannot wait for an async service on \
          the runtime's own thread; serve it with Dispatch::Blocking (AppService::new, \
-         .into_service()), not Inline"
+         .into_service()), not Inline, or return false from inline_when for its requests"
     )]
     NeedsBlockingDispatch,
     /// [`ServiceApp::current`] was called outside a tokio runtime.
