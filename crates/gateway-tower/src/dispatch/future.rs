@@ -25,8 +25,7 @@ use crate::GatewayBody;
 type Answer = http::Response<GatewayBody>;
 
 pin_project! {
-    /// The response of an [`AppService`](crate::AppService), in the making.
-    ///
+    /// The response of an [`AppService`](crate::AppService), in the making,
     /// for every dispatch.
     ///
     /// It resolves to the final head with a [`GatewayBody`] once the Handler has

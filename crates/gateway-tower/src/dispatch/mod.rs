@@ -16,9 +16,8 @@ use http::{HeaderMap, Method, Uri};
 
 pub use self::future::ResponseFuture;
 
-/// How an [`AppService`](crate::AppService) runs its app.
-///
-/// default), on the async task ([`Dispatch::Inline`]), or chosen per request
+/// How an [`AppService`](crate::AppService) runs its app: on a blocking
+/// thread ([`Dispatch::Blocking`], the default), on the async task ([`Dispatch::Inline`]), or chosen per request
 /// by a predicate ([`AppService::inline_when`](crate::AppService::inline_when)).
 ///
 /// - **Blocking** runs the app and its body on a pool of blocking threads

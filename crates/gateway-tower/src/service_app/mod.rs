@@ -39,10 +39,8 @@ pub enum ServiceAppError {
     InvalidTarget,
 }
 
-/// A tower service as a gateway app.
-///
-/// `Router`, ...) as a gateway app, so gateway middleware can sit in front
-/// of it.
+/// A tower service (tower-http's `ServeDir`, an axum `Router`, ...) as a
+/// gateway app, so gateway middleware can sit in front of it.
 ///
 /// The environ's pieces become the inner request: the method, the URI
 /// rebuilt from `SCRIPT_NAME` + `PATH_INFO` (percent-encoded again) and
