@@ -14,24 +14,19 @@
 //!
 //! Requests that cannot block (no request body, and not `/stream`, which
 //! sleeps between chunks) run on the connection's task (Inline dispatch);
-//! the others on tokio's blocking pool (Blocking dispatch), through the same
-//! middleware stack.
+//! the others on the blocking pool (Blocking dispatch), through the same
+//! middleware stack: `AppService::inline_when(never_blocks)` chooses per
+//! request. A port in use exits with status 1 and says which address.
 
-use std::convert::Infallible;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gateway::middleware::access_log::AccessLog;
 use gateway::middleware::auth::{AuthError, BasicAuth, BearerAuth, Credentials, StaticTokens};
 use gateway::middleware::gzip::Gzip;
-use gateway::tower::{AppService, Dispatch, GatewayBody, ResponseFuture, Server};
+use gateway::tower::{AppService, RequestInfo, Server};
 use gateway::{App, Stack};
-use http::{Method, Request, Response, StatusCode};
-use hyper::body::{Body as _, Incoming};
-use tower::util::future::EitherResponseFuture;
-use tower::util::{Either, Oneshot};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use http::{Method, StatusCode};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -86,9 +81,15 @@ async fn main() -> std::io::Result<()> {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .service(Dispatcher::new(app));
+        .service(AppService::new(app).inline_when(never_blocks));
 
-    let server = Server::bind(&*addr).await?.server_header("gateway");
+    let server = match Server::bind(&*addr).await {
+        Ok(server) => server.server_header("gateway"),
+        Err(e) => {
+            eprintln!("stack: {e}; pick another with --addr HOST:PORT or GATEWAY_ADDR");
+            std::process::exit(1);
+        }
+    };
     eprintln!(
         "stack: listening on http://{} (HTTP/1.1 and h2c; Basic {user}:{password} on \
          /private/, Bearer {token} on /api/; access log on stdout; Ctrl-C to stop)",
@@ -114,81 +115,17 @@ fn demo_stack(user: &str, password: &str, token: &str) -> Result<impl App, AuthE
         .wrap(gateway::demo::app))
 }
 
-/// Runs each request of `A` inline when it cannot block, else on the
-/// blocking pool (waiting there for a place, as `AppService` does).
-struct Dispatcher<A> {
-    inline: AppService<A>,
-    blocking: AppService<A>,
-}
-
-impl<A: App> Dispatcher<A> {
-    fn new(app: A) -> Self {
-        let app = Arc::new(app);
-        Dispatcher {
-            inline: AppService::from_arc(app.clone()).dispatch(Dispatch::Inline),
-            blocking: AppService::from_arc(app),
-        }
-    }
-}
-
-impl<A> Clone for Dispatcher<A> {
-    fn clone(&self) -> Self {
-        Dispatcher {
-            inline: self.inline.clone(),
-            blocking: self.blocking.clone(),
-        }
-    }
-}
-
 /// A request whose app cannot block: no body to read, and one of the demo's
 /// routes that never sleep, named exactly as sent. Anything else, including
 /// an encoded spelling such as `/%73tream` (the app decodes it to the
 /// sleeping `/stream`), takes the safe way: the blocking pool.
-fn never_blocks(req: &Request<Incoming>) -> bool {
-    let path = req.uri().path();
+fn never_blocks(req: &RequestInfo<'_>) -> bool {
+    let path = req.path();
     matches!(*req.method(), Method::GET | Method::HEAD)
-        && req.body().is_end_stream()
+        && !req.has_body()
         && (matches!(path, "/" | "/environ" | "/big" | "/write")
             || path.starts_with("/private/")
             || path.starts_with("/api/"))
-}
-
-type Blocked<A> = Oneshot<AppService<A>, Request<Incoming>>;
-
-impl<A: App> Service<Request<Incoming>> for Dispatcher<A> {
-    type Response = Response<GatewayBody>;
-    type Error = Infallible;
-    type Future = EitherResponseFuture<ResponseFuture<A, Incoming>, Blocked<A>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Inline is always ready; a blocking request waits in its `Oneshot`.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
-        if never_blocks(&req) {
-            Either::<_, OneshotService<'_, A>>::Left(&mut self.inline).call(req)
-        } else {
-            Either::<&mut AppService<A>, _>::Right(OneshotService(&self.blocking)).call(req)
-        }
-    }
-}
-
-/// Calls a clone of the service once it is ready.
-struct OneshotService<'a, A>(&'a AppService<A>);
-
-impl<A: App> Service<Request<Incoming>> for OneshotService<'_, A> {
-    type Response = Response<GatewayBody>;
-    type Error = Infallible;
-    type Future = Blocked<A>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
-        self.0.clone().oneshot(req)
-    }
 }
 
 /// The demo credentials, from the environment or the defaults.

@@ -229,3 +229,21 @@ async fn a_client_too_slow_to_send_its_head_is_cut_off() {
     assert!(!answer.contains("200 OK"), "{answer}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_port_in_use_is_an_error_that_names_the_address() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = taken.local_addr().unwrap();
+    let refused = gateway::tower::Server::bind(addr).await.unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::AddrInUse);
+    let message = refused.to_string();
+    assert!(
+        message.starts_with(&format!("cannot listen on {addr}: ")),
+        "{message}"
+    );
+    let by_name = gateway::tower::Server::bind(addr.to_string())
+        .await
+        .unwrap_err();
+    assert!(by_name.to_string().contains(&addr.to_string()), "{by_name}");
+    drop(taken);
+}

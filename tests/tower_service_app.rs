@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::{client, get, request, send, start};
 use gateway::tower::{AppService, Dispatch, ServiceApp};
 use gateway::{Body, Environ, Error, ErrorStream, Next, Stack, StartResponse, middleware_fn};
+use http::HeaderValue;
 use tower_http::services::ServeDir;
 
 /// A directory of files for `ServeDir`, unique to this test run.
@@ -37,7 +38,10 @@ async fn serve_dir_behind_a_gateway_middleware() {
     let dir = files("serve-dir");
     let app = Stack::new()
         .with(middleware_fn(guard))
-        .wrap(ServiceApp::new(ServeDir::new(&dir)));
+        .wrap(ServiceApp::new(
+            ServeDir::new(&dir),
+            tokio::runtime::Handle::current(),
+        ));
     let server = start(AppService::new(app)).await;
     let c = client();
 
@@ -86,7 +90,7 @@ async fn inline_dispatch_refuses_a_service_app_with_a_clear_error() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
     let errors = ErrorStream::to_fn(move |line| sink.lock().unwrap().push(line.to_owned()));
-    let app = ServiceApp::new(ServeDir::new(&dir));
+    let app = ServiceApp::new(ServeDir::new(&dir), tokio::runtime::Handle::current());
     let server = start(
         AppService::new(app)
             .dispatch(Dispatch::Inline)
@@ -123,10 +127,12 @@ async fn an_axum_router_as_an_app_reads_wsgi_input_as_its_body() {
     let tag = middleware_fn(|mut environ: Environ, sr: StartResponse, next: Next<'_>| {
         environ
             .headers_mut()
-            .insert("x-from-gateway", http::HeaderValue::from_static("1"));
+            .insert("x-from-gateway", HeaderValue::from_static("1"));
         next.call(environ, sr)
     });
-    let app = Stack::new().with(tag).wrap(ServiceApp::new(router));
+    let app = Stack::new()
+        .with(tag)
+        .wrap(ServiceApp::current(router).expect("a runtime"));
     let server = start(AppService::new(app)).await;
     let c = client();
     assert_eq!(get(&c, &server.url("/hi/ann")).await.text(), "hi ann");

@@ -14,8 +14,9 @@ limit, CPU per request still tells which server is cheaper.
     python3 benches/load/run.py --markdown docs/benchmarks-load.md
 
 Groups:
-  hello  the hello route: raw hyper, axum, the bare bridge (Inline and
-         Blocking dispatch) and the full `stack` example; ratios against raw hyper.
+  hello  the hello route: raw hyper, axum, the bare bridge (Inline, Blocking,
+         and mixed: an `inline_when` predicate) and the full `stack` example;
+         ratios against raw hyper.
   stack  `stack` against axum + tower-http on `/`, `/big` (gzip) and
          `/private/` (Basic auth); ratios of stack to axum + tower-http.
 
@@ -65,6 +66,7 @@ SERVERS = {
     "axum + tower-http (zlib-rs)": ("peers-zlib-rs", "load-peer-axum-stack", [], "arg"),
     "bridge inline": ("gateway", "load-bridge", ["--inline"], "flag"),
     "bridge blocking": ("gateway", "load-bridge", [], "flag"),
+    "bridge mixed": ("gateway", "load-bridge", ["--mixed"], "flag"),
     "gateway stack": ("gateway", "stack", [], "flag"),
 }
 
@@ -74,6 +76,7 @@ RUNS = [
     ("hello", "axum", "/", "/", {}),
     ("hello", "bridge inline", "/", "/", {}),
     ("hello", "bridge blocking", "/", "/", {}),
+    ("hello", "bridge mixed", "/", "/", {}),
     ("hello", "gateway stack", "/", "/", {}),
     ("stack", "gateway stack", "/", "/", {}),
     ("stack", "axum + tower-http", "/", "/", {}),

@@ -131,8 +131,33 @@ impl Running {
     /// and `RUST_LOG` removed from its environment and `envs` added, and
     /// wait (bounded) for its address on stderr.
     pub fn start(name: &str, envs: &[(&str, &str)]) -> Running {
+        let (mut running, addr_rx) = Running::spawn(name, &["--addr", "127.0.0.1:0"], envs);
+        match addr_rx.recv_timeout(WAIT) {
+            Ok(addr) => running.addr = addr,
+            Err(e) => panic!(
+                "no `listening on` line from {name} ({e}); stderr: {}",
+                String::from_utf8_lossy(&running.stderr.as_ref().unwrap().snapshot())
+            ),
+        }
+        assert!(running.addr.ip().is_loopback(), "{}", running.addr);
+        running
+    }
+
+    /// Run example `name` with `args` (environment as for [`Running::start`])
+    /// and wait (bounded) for it to exit on its own.
+    pub async fn run_to_exit(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Exited {
+        Running::spawn(name, args, envs).0.exited().await
+    }
+
+    /// Start example `name` with `args`; the receiver gets the address of
+    /// its `listening on` line.
+    fn spawn(
+        name: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> (Running, mpsc::Receiver<SocketAddr>) {
         let mut command = Command::new(example(name));
-        command.args(["--addr", "127.0.0.1:0"]);
+        command.args(args);
         for (var, _) in std::env::vars_os() {
             let text = var.to_string_lossy();
             if text.starts_with("GATEWAY_") || text == "RUST_LOG" {
@@ -153,21 +178,13 @@ impl Running {
                 let _ = addr_tx.send(addr);
             }
         });
-        let mut running = Running {
+        let running = Running {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             stdout: Some(stdout),
             stderr: Some(stderr),
         };
-        match addr_rx.recv_timeout(WAIT) {
-            Ok(addr) => running.addr = addr,
-            Err(e) => panic!(
-                "no `listening on` line from {name} ({e}); stderr: {}",
-                String::from_utf8_lossy(&running.stderr.as_ref().unwrap().snapshot())
-            ),
-        }
-        assert!(running.addr.ip().is_loopback(), "{}", running.addr);
-        running
+        (running, addr_rx)
     }
 
     /// `http://ADDR{path}`.

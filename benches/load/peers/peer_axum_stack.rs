@@ -9,9 +9,11 @@
 //! - `TraceLayer` at INFO to stdout (the stack writes an Apache combined line
 //!   per request to stdout);
 //! - `CompressionLayer`, gzip only, at the default level (the stack's `Gzip`);
-//! - Basic auth `demo:demo` on `/private/` (tower-http's
-//!   `ValidateRequestHeaderLayer::basic`, the ready one an axum user reaches
-//!   for, deprecated since 0.6.7 but still shipped).
+//! - Basic auth `demo:demo` on `/private/`: tower-http's
+//!   `ValidateRequestHeaderLayer::custom` with the very check of its
+//!   `ValidateRequestHeaderLayer::basic` (one header compared with the
+//!   precomputed `Basic ZGVtbzpkZW1v`, `401` + `WWW-Authenticate: Basic`
+//!   otherwise), which is deprecated since 0.6.7.
 //!
 //! Routes: `/` hello, `/big` the bytes of the file named by `PEER_BIG_FILE`
 //! (run.py fetches gateway's `/big` into it, so both serve identical bytes),
@@ -52,8 +54,21 @@ async fn main() -> std::io::Result<()> {
     let big = axum::body::Bytes::from(big);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
-    #[allow(deprecated)]
-    let basic = tower_http::validate_request::ValidateRequestHeaderLayer::basic("demo", "demo");
+    let expected = header::HeaderValue::from_static("Basic ZGVtbzpkZW1v"); // demo:demo
+    let basic = tower_http::validate_request::ValidateRequestHeaderLayer::custom(
+        move |request: &mut axum::http::Request<axum::body::Body>| {
+            if request.headers().get(header::AUTHORIZATION) == Some(&expected) {
+                return Ok(());
+            }
+            let mut refused = axum::http::Response::new(axum::body::Body::default());
+            *refused.status_mut() = StatusCode::UNAUTHORIZED;
+            refused.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic"),
+            );
+            Err(refused)
+        },
+    );
     let private = Router::new()
         .route(
             "/private/",

@@ -17,7 +17,7 @@
 //!
 //! let safe = hello.into_service();
 //! let fast = hello.into_service_inline().body_limit(64 * 1024);
-//! assert_eq!((safe.mode(), fast.mode()), (Dispatch::Blocking, Dispatch::Inline));
+//! assert_eq!((safe.mode(), fast.mode()), (Some(Dispatch::Blocking), Some(Dispatch::Inline)));
 //! ```
 
 use gateway_core::App;

@@ -14,7 +14,9 @@
 //!   app reads it, the response streams back with backpressure, and
 //!   `poll_ready` bounds how many apps run at once), or on the async task
 //!   (Inline: the fast path for apps that never block; the request body is
-//!   read first, up to a limit).
+//!   read first, up to a limit), or either, chosen per request by a
+//!   predicate over the request's head
+//!   ([`AppService::inline_when`], which sees a [`RequestInfo`]).
 //! - [`GatewayBody`] is the response body: exact `size_hint` when the length
 //!   is known (hyper writes `Content-Length`), an aborted connection when the
 //!   body breaks after the head, and the app's body closed when it is
@@ -57,7 +59,6 @@
 mod body;
 mod connection;
 mod dispatch;
-mod future;
 mod input;
 mod into_service;
 mod serve;
@@ -66,8 +67,7 @@ mod service_app;
 
 pub use body::GatewayBody;
 pub use connection::ConnectionInfo;
-pub use dispatch::Dispatch;
-pub use future::ResponseFuture;
+pub use dispatch::{Dispatch, RequestInfo, ResponseFuture};
 pub use into_service::IntoService;
 pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Server, serve};
 pub use service::{AppService, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BLOCKING};

@@ -1,42 +1,6 @@
-//! `AppService`: any gateway app as a tower [`Service`].
+//! `AppService`: any gateway app as a tower service.
 //!
-//! [`AppService`] takes `http::Request<B>` for any body `B`, builds the
-//! [`Environ`](gateway_core::Environ) from the request's parts (moved, not
-//! copied: method, URI, headers, extensions; `REMOTE_ADDR` and the server's
-//! address from a [`ConnectionInfo`](crate::ConnectionInfo) extension), runs
-//! the app under the core [`Handler`](gateway_core::Handler), and answers
-//! with the final head and a [`GatewayBody`]. It never fails
-//! (`Error = Infallible`): an app that fails becomes a `500`, a body that
-//! breaks after the head an aborted response.
-//!
-//! It is `Clone` and cheap to clone (an `Arc`), so any tower or tower-http
-//! layer can wrap it, and hyper can clone it per request. Options:
-//! [`dispatch`](AppService::dispatch) (Blocking, the default, or Inline),
-//! [`body_limit`](AppService::body_limit) (Inline's request buffer),
-//! [`max_blocking`](AppService::max_blocking) (apps running at once in
-//! Blocking mode; `poll_ready` waits for a place),
-//! [`url_scheme`](AppService::url_scheme) and [`errors`](AppService::errors)
-//! (`wsgi.errors`).
-//!
-//! ```
-//! use gateway_core::{Body, Environ, Error, StartResponse};
-//! use gateway_tower::AppService;
-//! use http_body_util::BodyExt;
-//! use tower::ServiceExt;
-//!
-//! fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
-//!     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from("Hello"))
-//! }
-//!
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let service = AppService::new(hello);
-//! let request = http::Request::get("/").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
-//! let response = service.oneshot(request).await.unwrap();
-//! assert_eq!(response.status(), 200);
-//! assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "Hello");
-//! # });
-//! ```
+//! Documented on [`AppService`](crate::AppService).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -51,8 +15,8 @@ use tokio_util::sync::PollSemaphore;
 use tower::Service;
 
 use crate::GatewayBody;
-use crate::dispatch::{Config, Dispatch, blocking, inline};
-use crate::future::ResponseFuture;
+use crate::dispatch::bridge::Config;
+use crate::dispatch::{Dispatch, Policy, RequestInfo, ResponseFuture};
 
 /// The default [`AppService::body_limit`]: 2 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -61,10 +25,51 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// blocking pool, which every service in the process shares.
 pub const DEFAULT_MAX_BLOCKING: usize = 256;
 
-/// A gateway app as a tower service. See the module docs.
+/// A gateway app as a tower service.
+///
+/// [`AppService`] takes `http::Request<B>` for any body `B`, builds the
+/// [`Environ`](gateway_core::Environ) from the request's parts (moved, not
+/// copied: method, URI, headers, extensions; `REMOTE_ADDR` and the server's
+/// address from a [`ConnectionInfo`](crate::ConnectionInfo) extension), runs
+/// the app under the core [`Handler`](gateway_core::Handler), and answers
+/// with the final head and a [`GatewayBody`]. It never fails
+/// (`Error = Infallible`): an app that fails becomes a `500`, a body that
+/// breaks after the head an aborted response.
+///
+/// It is `Clone` and cheap to clone (an `Arc`), so any tower or tower-http
+/// layer can wrap it, and hyper can clone it per request. Options:
+/// [`dispatch`](AppService::dispatch) (Blocking, the default, or Inline),
+/// [`inline_when`](AppService::inline_when) (chosen per request by a
+/// predicate over the request's head),
+/// [`body_limit`](AppService::body_limit) (Inline's request buffer),
+/// [`max_blocking`](AppService::max_blocking) (apps running at once in
+/// Blocking mode; `poll_ready` waits for a place),
+/// [`url_scheme`](AppService::url_scheme) and [`errors`](AppService::errors)
+/// (`wsgi.errors`).
+///
+/// ```
+/// use gateway_core::{Body, Environ, Error, StartResponse};
+/// use gateway_tower::AppService;
+/// use http_body_util::BodyExt;
+/// use tower::ServiceExt;
+///
+/// fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+///     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
+///     Ok(Body::from("Hello"))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let service = AppService::new(hello);
+/// let request = http::Request::get("/").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "Hello");
+/// # });
+/// ```
 pub struct AppService<A> {
     app: Arc<A>,
     config: Config,
+    policy: Policy,
     /// Places for apps running at once (Blocking dispatch).
     places: Arc<Semaphore>,
     /// The place `poll_ready` reserved for the next `call`.
@@ -83,8 +88,8 @@ impl<A: App> AppService<A> {
     pub fn from_arc(app: Arc<A>) -> Self {
         AppService {
             app,
+            policy: Policy::Always(Dispatch::Blocking),
             config: Config {
-                dispatch: Dispatch::Blocking,
                 body_limit: DEFAULT_BODY_LIMIT,
                 url_scheme: UrlScheme::Http,
                 errors: None,
@@ -97,15 +102,53 @@ impl<A: App> AppService<A> {
 }
 
 impl<A> AppService<A> {
-    /// Where the app runs: [`Dispatch::Blocking`] or [`Dispatch::Inline`].
+    /// Where the app runs, for every request: [`Dispatch::Blocking`] or
+    /// [`Dispatch::Inline`]. Replaces an [`inline_when`](Self::inline_when).
     pub fn dispatch(mut self, dispatch: Dispatch) -> Self {
-        self.config.dispatch = dispatch;
+        self.policy = Policy::Always(dispatch);
         self
     }
 
-    /// The dispatch mode.
-    pub fn mode(&self) -> Dispatch {
-        self.config.dispatch
+    /// Choose per request: Inline when `inline` returns `true` (the request
+    /// cannot make the app block), Blocking otherwise. The predicate sees
+    /// the request's head and whether a body follows ([`RequestInfo`]); it
+    /// runs on the connection's task, so it must be quick.
+    ///
+    /// With a predicate the service is always ready (`poll_ready` never
+    /// waits): a Blocking request waits for one of the
+    /// [`max_blocking`](Self::max_blocking) places inside its
+    /// [`ResponseFuture`], so Inline requests never queue behind it.
+    ///
+    /// ```
+    /// use gateway_core::{Body, Environ, Error, StartResponse};
+    /// use gateway_tower::{AppService, RequestInfo};
+    ///
+    /// fn app(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+    ///     start_response.start("204 No Content", ())?;
+    ///     Ok(Body::empty())
+    /// }
+    ///
+    /// // Reports and uploads may block; everything else never does.
+    /// let service = AppService::new(app).inline_when(|req: &RequestInfo<'_>| {
+    ///     !req.has_body() && !req.path().starts_with("/reports/")
+    /// });
+    /// # let _ = service;
+    /// ```
+    pub fn inline_when<F>(mut self, inline: F) -> Self
+    where
+        F: Fn(&RequestInfo<'_>) -> bool + Send + Sync + 'static,
+    {
+        self.policy = Policy::InlineWhen(Arc::new(inline));
+        self
+    }
+
+    /// The dispatch every request gets, or `None` when an
+    /// [`inline_when`](Self::inline_when) predicate chooses per request.
+    pub fn mode(&self) -> Option<Dispatch> {
+        match self.policy {
+            Policy::Always(dispatch) => Some(dispatch),
+            Policy::InlineWhen(_) => None,
+        }
     }
 
     /// The largest request body Inline dispatch reads into memory; a larger
@@ -159,7 +202,7 @@ where
     type Future = ResponseFuture<A, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        if self.config.dispatch == Dispatch::Inline || self.permit.is_some() {
+        if !matches!(self.policy, Policy::Always(Dispatch::Blocking)) || self.permit.is_some() {
             return Poll::Ready(Ok(()));
         }
         if let Ok(permit) = self.places.clone().try_acquire_owned() {
@@ -183,15 +226,31 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.config.dispatch {
-            Dispatch::Inline => inline::call(&self.app, &self.config, req),
-            Dispatch::Blocking => {
+        let (parts, body) = req.into_parts();
+        match &self.policy {
+            Policy::Always(Dispatch::Inline) => {
+                ResponseFuture::inline(&self.app, &self.config, parts, body)
+            }
+            Policy::Always(Dispatch::Blocking) => {
                 // A caller that skipped `poll_ready` gets a place if one is free.
                 let permit = self
                     .permit
                     .take()
                     .or_else(|| self.places.clone().try_acquire_owned().ok());
-                blocking::call(&self.app, &self.config, permit, req)
+                ResponseFuture::blocking(&self.app, &self.config, permit, parts, body)
+            }
+            Policy::InlineWhen(inline) => {
+                if inline(&RequestInfo::new(&parts, !body.is_end_stream())) {
+                    ResponseFuture::inline(&self.app, &self.config, parts, body)
+                } else {
+                    ResponseFuture::wait_for_place(
+                        &self.app,
+                        &self.config,
+                        &self.places,
+                        parts,
+                        body,
+                    )
+                }
             }
         }
     }
@@ -203,6 +262,7 @@ impl<A> Clone for AppService<A> {
         AppService {
             app: self.app.clone(),
             config: self.config.clone(),
+            policy: self.policy.clone(),
             places: self.places.clone(),
             permit: None,
             waiting: None,
@@ -213,7 +273,7 @@ impl<A> Clone for AppService<A> {
 impl<A> fmt::Debug for AppService<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppService")
-            .field("dispatch", &self.config.dispatch)
+            .field("dispatch", &self.policy)
             .field("body_limit", &self.config.body_limit)
             .field("url_scheme", &self.config.url_scheme)
             .field("free_places", &self.places.available_permits())
@@ -222,104 +282,4 @@ impl<A> fmt::Debug for AppService<A> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-    use gateway_core::{Body as AppBody, Environ, Error, StartResponse};
-    use http_body_util::{BodyExt, Full};
-    use std::future::poll_fn;
-    use tower::ServiceExt;
-
-    fn echo(mut environ: Environ, sr: StartResponse) -> Result<AppBody, Error> {
-        let body = environ.input().read_all(1 << 20)?;
-        sr.start("200 OK", ())?;
-        Ok(AppBody::from(body))
-    }
-
-    #[tokio::test]
-    async fn inline_refuses_a_body_over_the_limit() {
-        let service = AppService::new(echo)
-            .dispatch(Dispatch::Inline)
-            .body_limit(4);
-        let small = Request::post("/")
-            .body(Full::new(Bytes::from("abcd")))
-            .unwrap();
-        let response = service.clone().oneshot(small).await.unwrap();
-        assert_eq!(
-            response.into_body().collect().await.unwrap().to_bytes(),
-            "abcd"
-        );
-        let big = Request::post("/")
-            .body(Full::new(Bytes::from("abcde")))
-            .unwrap();
-        assert_eq!(service.oneshot(big).await.unwrap().status(), 413);
-    }
-
-    #[tokio::test]
-    async fn the_url_scheme_is_configurable() {
-        let scheme = |environ: Environ, sr: StartResponse| -> Result<AppBody, Error> {
-            let (name, port) = environ.server();
-            let text = format!("{} {name}:{port}", environ.url_scheme().as_str());
-            sr.start("200 OK", ())?;
-            Ok(AppBody::from(text))
-        };
-        for (service, expected) in [
-            (AppService::new(scheme), "http localhost:80"),
-            (
-                AppService::new(scheme).url_scheme(UrlScheme::Https),
-                "https localhost:443",
-            ),
-        ] {
-            let request = Request::get("/").body(Full::new(Bytes::new())).unwrap();
-            let response = service
-                .dispatch(Dispatch::Inline)
-                .oneshot(request)
-                .await
-                .unwrap();
-            assert_eq!(
-                response.into_body().collect().await.unwrap().to_bytes(),
-                expected
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn a_blocking_app_runs_off_the_worker_and_sees_the_runtime() {
-        let worker = std::thread::current().id();
-        let app = move |_: Environ, sr: StartResponse| -> Result<AppBody, Error> {
-            let off = std::thread::current().id() != worker;
-            let runtime = tokio::runtime::Handle::try_current().is_ok();
-            sr.start("200 OK", ())?;
-            Ok(AppBody::from(format!("{off} {runtime}")))
-        };
-        let request = Request::get("/").body(Full::new(Bytes::new())).unwrap();
-        let response = AppService::new(app).oneshot(request).await.unwrap();
-        assert_eq!(
-            response.into_body().collect().await.unwrap().to_bytes(),
-            "true true"
-        );
-    }
-
-    #[tokio::test]
-    async fn poll_ready_waits_for_a_blocking_place() {
-        let mut first = AppService::new(echo).max_blocking(1);
-        let mut second = first.clone();
-        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut first, cx))
-            .await
-            .unwrap();
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        assert!(Service::<Request<Full<Bytes>>>::poll_ready(&mut second, &mut cx).is_pending());
-        let request = Request::post("/")
-            .body(Full::new(Bytes::from("x")))
-            .unwrap();
-        let response = first.call(request).await.unwrap();
-        assert_eq!(
-            response.into_body().collect().await.unwrap().to_bytes(),
-            "x"
-        );
-        drop(first);
-        poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut second, cx))
-            .await
-            .unwrap();
-    }
-}
+mod tests;

@@ -9,61 +9,55 @@
 //! client is slow). When hyper drops the response body (the client went
 //! away), the next send fails, the thread drops the Handler's output, and the
 //! app's body is closed on that thread.
-//!
-//! While it runs there, the thread knows its runtime ([`runtime`]), so that
-//! [`ServiceApp`](crate::ServiceApp) can wait for an async service.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use gateway_core::{App, Environ, Error, Handler, Input};
-use http::{Request, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use http_body::Body;
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
-use super::{Config, RequestKind, environ, plain, pool, start};
+use super::bridge::{Config, RequestKind, environ, plain, start};
+use super::pool;
 use crate::GatewayBody;
-use crate::future::ResponseFuture;
 use crate::input::BodyReader;
 
 /// How many chunks may wait between the app's thread and the connection.
 const CHANNEL: usize = 4;
 
-thread_local! {
-    /// The runtime of the blocking dispatch running on this thread, if any.
-    static RUNTIME: RefCell<Option<Handle>> = const { RefCell::new(None) };
+/// Why a request could not run on a blocking thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Refused {
+    /// No place among the apps allowed at once, or no thread could start.
+    Unavailable,
+    /// No tokio runtime to lend the thread its handle.
+    NoRuntime,
 }
 
-/// The runtime to wait on, when this thread runs an app for Blocking dispatch.
-pub(crate) fn runtime() -> Option<Handle> {
-    RUNTIME.with(|rt| rt.borrow().clone())
-}
-
-/// Marks this thread as running an app for the duration of a request.
-struct Enter;
-
-impl Enter {
-    fn new(handle: Handle) -> Self {
-        RUNTIME.with(|rt| *rt.borrow_mut() = Some(handle));
-        Enter
+impl Refused {
+    /// The answer to the client.
+    pub(crate) fn answer(self) -> http::Response<GatewayBody> {
+        match self {
+            Refused::Unavailable => plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n"),
+            Refused::NoRuntime => {
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+            }
+        }
     }
 }
 
-impl Drop for Enter {
-    fn drop(&mut self) {
-        RUNTIME.with(|rt| *rt.borrow_mut() = None);
-    }
-}
-
-/// Serve `req` on a blocking thread, holding `permit` while it runs.
+/// Serve a request on a blocking thread, holding `permit` while it runs:
+/// the receiver of its answer.
 pub(crate) fn call<A, B>(
-    app: &Arc<A>,
+    app: Arc<A>,
     config: &Config,
     permit: Option<OwnedSemaphorePermit>,
-    req: Request<B>,
-) -> ResponseFuture<A, B>
+    parts: Parts,
+    body: B,
+) -> Result<oneshot::Receiver<http::Response<GatewayBody>>, Refused>
 where
     A: App,
     B: Body + Send + 'static,
@@ -71,19 +65,12 @@ where
     B::Error: Into<gateway_core::BoxError>,
 {
     let Some(permit) = permit else {
-        return ResponseFuture::ready(plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable\n",
-        ));
+        return Err(Refused::Unavailable);
     };
     let Ok(handle) = Handle::try_current() else {
         // Blocking dispatch needs a tokio runtime to lend it threads.
-        return ResponseFuture::ready(plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal Server Error\n",
-        ));
+        return Err(Refused::NoRuntime);
     };
-    let (parts, body) = req.into_parts();
     let input = if body.is_end_stream() {
         Input::empty()
     } else {
@@ -92,24 +79,18 @@ where
     };
     let environ = environ(parts, input, config);
     let (tx, rx) = oneshot::channel();
-    let app = app.clone();
-    let marker = handle;
     let job = move || {
         let _permit = permit;
         // As on tokio's own blocking threads, the app sees the runtime
         // (`Handle::current`, `tokio::spawn`) and may still block on it.
-        let _tokio = marker.enter();
-        let _enter = Enter::new(marker.clone());
+        let _tokio = handle.enter();
         run(&*app, environ, tx);
     };
     if pool::spawn(job).is_err() {
         // Not a single thread could be started to run the app.
-        return ResponseFuture::ready(plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable\n",
-        ));
+        return Err(Refused::Unavailable);
     }
-    ResponseFuture::blocking(rx)
+    Ok(rx)
 }
 
 /// On the blocking thread: run the app, send the head, then stream the body.

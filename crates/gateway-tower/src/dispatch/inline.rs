@@ -15,28 +15,36 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use gateway_core::{App, Handler, Input};
-use http::{Request, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use super::{Config, RequestKind, environ, plain, start};
+use super::bridge::{Config, RequestKind, environ, plain, start};
 use crate::GatewayBody;
-use crate::future::ResponseFuture;
 
-/// Serve `req` inline.
+/// What `call` leaves to do: nothing (the answer), or read the body first.
+pub(crate) enum Call<A, B> {
+    /// The app ran (or the request was refused): the answer.
+    Done(http::Response<GatewayBody>),
+    /// The body is read first, then the app runs.
+    Collect(Collect<A, B>),
+}
+
+/// Serve a request inline.
 pub(crate) fn call<A: App, B: Body>(
     app: &Arc<A>,
     config: &Config,
-    req: Request<B>,
-) -> ResponseFuture<A, B> {
-    let (parts, body) = req.into_parts();
+    parts: Parts,
+    body: B,
+) -> Call<A, B> {
     if body.is_end_stream() {
-        return ResponseFuture::ready(run(&**app, parts, Input::empty(), config));
+        return Call::Done(run(&**app, parts, Input::empty(), config));
     }
     if body.size_hint().lower() > config.body_limit as u64 {
-        return ResponseFuture::ready(too_large());
+        return Call::Done(too_large());
     }
-    ResponseFuture::collect(Collect {
+    Call::Collect(Collect {
         body,
         pending: Some((parts, app.clone())),
         buf: Collected::Nothing,
@@ -47,7 +55,7 @@ pub(crate) fn call<A: App, B: Body>(
 /// Run the app for one request, its body in memory.
 fn run<A: App + ?Sized>(
     app: &A,
-    parts: http::request::Parts,
+    parts: Parts,
     input: Input,
     config: &Config,
 ) -> http::Response<GatewayBody> {
@@ -111,7 +119,7 @@ pin_project! {
     pub(crate) struct Collect<A, B> {
         #[pin]
         body: B,
-        pending: Option<(http::request::Parts, Arc<A>)>,
+        pending: Option<(Parts, Arc<A>)>,
         buf: Collected,
         config: Config,
     }

@@ -1,45 +1,62 @@
-//! Where the app runs: on a blocking thread ([`Dispatch::Blocking`], the
-//! default) or on the async task ([`Dispatch::Inline`]), and what both share:
-//! turning request parts into an [`Environ`] and the Handler's answer into an
-//! `http::Response`.
+//! Dispatch: where the app runs, and what every mode shares.
 //!
-//! - **Blocking** runs the app and its body on a pool of blocking threads
-//!   (one wake-up serves a batch of requests on a loaded server).
-//!   `wsgi.input` streams the request body from hyper as the app reads it
-//!   (bounded memory, and `100 Continue` only once the app reads); the body
-//!   streams back through a bounded channel with backpressure. The number of
-//!   apps running at once is bounded, and `poll_ready` waits for a place.
-//! - **Inline** runs the app on the task that serves the connection: no
-//!   thread hop, close to the cost of a plain hyper `service_fn`, for apps
-//!   that never block (no file, socket or lock waits, no `sleep`). The
-//!   request body is read whole first, up to a limit (`413` past it).
-//!
-//! ```
-//! use gateway_core::{Body, Environ, Error, StartResponse};
-//! use gateway_tower::{AppService, Dispatch};
-//!
-//! fn app(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
-//!     start_response.start("204 No Content", ())?;
-//!     Ok(Body::empty())
-//! }
-//!
-//! assert_eq!(AppService::new(app).mode(), Dispatch::Blocking);
-//! let fast = AppService::new(app).dispatch(Dispatch::Inline);
-//! assert_eq!(fast.mode(), Dispatch::Inline);
-//! ```
+//! Documented on [`Dispatch`](crate::Dispatch) and [`AppService::inline_when`](crate::AppService::inline_when).
 
 pub(crate) mod blocking;
+pub(crate) mod bridge;
+mod future;
 pub(crate) mod inline;
 mod pool;
 
-use bytes::Bytes;
-use gateway_core::{Environ, Error, ErrorStream, Handled, Input, Output, UrlScheme};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use http::{StatusCode, Version};
+use std::fmt;
+use std::sync::Arc;
 
-use crate::{ConnectionInfo, GatewayBody};
+use http::request::Parts;
+use http::{HeaderMap, Method, Uri};
 
-/// How an [`AppService`](crate::AppService) runs its app.
+pub use self::future::ResponseFuture;
+
+/// How an [`AppService`](crate::AppService) runs its app: on a blocking
+/// thread ([`Dispatch::Blocking`], the default), on the async task ([`Dispatch::Inline`]), or chosen per request
+/// by a predicate ([`AppService::inline_when`](crate::AppService::inline_when)).
+///
+/// - **Blocking** runs the app and its body on a pool of blocking threads
+///   (one wake-up serves a batch of requests on a loaded server).
+///   `wsgi.input` streams the request body from hyper as the app reads it
+///   (bounded memory, and `100 Continue` only once the app reads); the body
+///   streams back through a bounded channel with backpressure. The number of
+///   apps running at once is bounded, and `poll_ready` waits for a place.
+/// - **Inline** runs the app on the task that serves the connection: no
+///   thread hop, close to the cost of a plain hyper `service_fn`, for apps
+///   that never block (no file, socket or lock waits, no `sleep`). The
+///   request body is read whole first, up to a limit (`413` past it).
+/// - **Per request** ([`inline_when`](crate::AppService::inline_when)): the
+///   predicate sees a [`RequestInfo`] (the request's parts, and whether a
+///   body follows); `true` runs the request Inline, `false` Blocking. The
+///   service is then always ready: a blocking request waits for a place
+///   inside its own [`ResponseFuture`], so an inline one never waits
+///   behind it.
+///
+/// Why the library does not guess (time the app, run it inline until it is
+/// slow): see `docs/dispatch.md` in the repository.
+///
+/// ```
+/// use gateway_core::{Body, Environ, Error, StartResponse};
+/// use gateway_tower::{AppService, Dispatch, RequestInfo};
+///
+/// fn app(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+///     start_response.start("204 No Content", ())?;
+///     Ok(Body::empty())
+/// }
+///
+/// assert_eq!(AppService::new(app).mode(), Some(Dispatch::Blocking));
+/// let fast = AppService::new(app).dispatch(Dispatch::Inline);
+/// assert_eq!(fast.mode(), Some(Dispatch::Inline));
+/// // Body-less requests outside /upload/ inline, the rest on the pool.
+/// let mixed = AppService::new(app)
+///     .inline_when(|req: &RequestInfo<'_>| !req.has_body() && !req.path().starts_with("/upload/"));
+/// assert_eq!(mixed.mode(), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dispatch {
     /// On a blocking thread: safe for apps that block. The default.
@@ -49,111 +66,72 @@ pub enum Dispatch {
     Inline,
 }
 
-/// The per-service settings, cloned into requests that outlive `call`.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) dispatch: Dispatch,
-    pub(crate) body_limit: usize,
-    pub(crate) url_scheme: UrlScheme,
-    /// `wsgi.errors` for every request, when not the default (`tracing`).
-    pub(crate) errors: Option<ErrorStream>,
-}
-
-/// The request as the app sees it: the parts are moved in, not copied.
-pub(crate) fn environ(parts: http::request::Parts, input: Input, config: &Config) -> Environ {
-    let info = parts.extensions.get::<ConnectionInfo>().copied();
-    let mut environ = Environ::from_parts(parts, input);
-    if let Some(info) = info {
-        environ.set_local_addr(Some(info.local));
-        environ.set_remote_addr(Some(info.remote));
-    }
-    if config.url_scheme != UrlScheme::Http {
-        environ.set_url_scheme(config.url_scheme);
-    }
-    if let Some(errors) = &config.errors {
-        environ.set_errors(errors.clone());
-    }
-    environ
-}
-
-/// What a request needs to know about itself once the environ is gone.
+/// What a dispatch predicate
+/// ([`AppService::inline_when`](crate::AppService::inline_when)) sees of a
+/// request: its head, and whether a body follows it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RequestKind {
-    pub(crate) version: Version,
-    pub(crate) head_request: bool,
+pub struct RequestInfo<'a> {
+    parts: &'a Parts,
+    has_body: bool,
 }
 
-impl RequestKind {
-    pub(crate) fn of(environ: &Environ) -> Self {
-        RequestKind {
-            version: environ.version(),
-            head_request: environ.method() == http::Method::HEAD,
+impl<'a> RequestInfo<'a> {
+    /// The view of a request with head `parts`; `has_body` is `false` when
+    /// the body is known to be empty (`http_body::Body::is_end_stream`).
+    pub fn new(parts: &'a Parts, has_body: bool) -> Self {
+        RequestInfo { parts, has_body }
+    }
+
+    /// The request's head: method, URI, version, headers, extensions.
+    pub fn parts(&self) -> &'a Parts {
+        self.parts
+    }
+
+    /// The method.
+    pub fn method(&self) -> &'a Method {
+        &self.parts.method
+    }
+
+    /// The request target.
+    pub fn uri(&self) -> &'a Uri {
+        &self.parts.uri
+    }
+
+    /// The path, as sent (still percent-encoded).
+    pub fn path(&self) -> &'a str {
+        self.parts.uri.path()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &'a HeaderMap {
+        &self.parts.headers
+    }
+
+    /// Whether a body may follow the head: `false` for a request known to
+    /// have none (no `Content-Length` or `Content-Length: 0` in HTTP/1, the
+    /// end of the stream on the HEADERS frame in HTTP/2).
+    pub fn has_body(&self) -> bool {
+        self.has_body
+    }
+}
+
+/// The predicate of [`AppService::inline_when`](crate::AppService::inline_when).
+pub(crate) type Predicate = Arc<dyn Fn(&RequestInfo<'_>) -> bool + Send + Sync>;
+
+/// How a service picks each request's dispatch.
+#[derive(Clone)]
+pub(crate) enum Policy {
+    /// Every request the same way.
+    Always(Dispatch),
+    /// Inline when the predicate says so, Blocking otherwise.
+    InlineWhen(Predicate),
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Always(dispatch) => dispatch.fmt(f),
+            Policy::InlineWhen(_) => f.write_str("InlineWhen(..)"),
         }
     }
-}
-
-/// The Handler's answer, ready for hyper: the head, the first chunk, and the
-/// rest of the output unless the first chunk was all of it.
-pub(crate) struct Started {
-    pub(crate) head: http::Response<()>,
-    pub(crate) first: Option<Result<Bytes, Error>>,
-    pub(crate) rest: Option<Output>,
-    pub(crate) length: Option<u64>,
-}
-
-/// Take the Handler's final head and the first chunk of its body.
-pub(crate) fn start(response: Handled, kind: RequestKind) -> Started {
-    let Handled {
-        head,
-        body: mut output,
-    } = response;
-    let length = output.content_length();
-    // The Handler already holds the first chunk (it pulled the body until
-    // the head was final): taking it is free, and tells whether it was all.
-    let first = output.next();
-    let rest = if output.is_end_stream() {
-        None
-    } else {
-        Some(output)
-    };
-    let mut res = http::Response::new(());
-    *res.status_mut() = head.status;
-    *res.headers_mut() = head.headers;
-    if let Some(reason) = head.reason {
-        if kind.version < Version::HTTP_2 {
-            let bytes = match reason {
-                std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
-                std::borrow::Cow::Owned(s) => Bytes::from(s),
-            };
-            if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(bytes) {
-                res.extensions_mut().insert(reason);
-            }
-        }
-    }
-    if kind.head_request {
-        // hyper sends no Content-Length for an empty HEAD response unless
-        // the head has one: give it the length a GET would have had.
-        if let Some(len) = length {
-            res.headers_mut()
-                .entry(CONTENT_LENGTH)
-                .or_insert_with(|| HeaderValue::from(len));
-        }
-    }
-    Started {
-        head: res,
-        first,
-        rest,
-        length,
-    }
-}
-
-/// An answer of the bridge itself (not of the app): a status and a line of text.
-pub(crate) fn plain(status: StatusCode, text: &'static str) -> http::Response<GatewayBody> {
-    let mut res = http::Response::new(GatewayBody::from(text));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    res
 }

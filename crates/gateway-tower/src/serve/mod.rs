@@ -1,41 +1,6 @@
 //! `Server`: serves any tower service over hyper, HTTP/1.1 and HTTP/2.
 //!
-//! One connection builder (hyper-util's `auto`) speaks HTTP/1.1 with
-//! keep-alive and pipelining, and HTTP/2 by prior knowledge (h2c). Every
-//! request carries a [`ConnectionInfo`] extension (`REMOTE_ADDR` for an
-//! [`AppService`](crate::AppService)). hyper adds `Date`; the `Server`
-//! header is yours to set. Sockets get `TCP_NODELAY`; a client that takes
-//! too long to send its request head is cut off
-//! ([`header_read_timeout`](Server::header_read_timeout)); connections past
-//! [`max_connections`](Server::max_connections) wait in the listen queue. An
-//! accept error (out of file descriptors, a connection reset before it was
-//! accepted) is logged, and the server goes on.
-//!
-//! It stops on SIGINT or SIGTERM, or when the future given to
-//! [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
-//! accepting, lets every request in flight finish (idle connections close at
-//! once), and then [`serve`](Server::serve) returns `Ok(())`. A second
-//! signal returns at once, leaving the connections to end with the runtime.
-//!
-//! ```no_run
-//! use gateway_core::{Body, Environ, Error, StartResponse};
-//! use gateway_tower::{IntoService, Server};
-//!
-//! fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
-//!     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from("Hello, World!"))
-//! }
-//!
-//! #[tokio::main]
-//! async fn main() -> std::io::Result<()> {
-//!     let server = Server::bind("127.0.0.1:8000").await?
-//!         .max_connections(1024)
-//!         .header_read_timeout(std::time::Duration::from_secs(10))
-//!         .server_header("gateway");
-//!     eprintln!("listening on http://{}", server.local_addr()?);
-//!     server.serve(hello.into_service()).await
-//! }
-//! ```
+//! Documented on [`Server`](crate::Server).
 
 mod service;
 mod shutdown;
@@ -73,7 +38,44 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// (such as running out of file descriptors) before accepting again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// An HTTP server on a bound listener. See the module docs.
+/// An HTTP server on a bound listener.
+///
+/// One connection builder (hyper-util's `auto`) speaks HTTP/1.1 with
+/// keep-alive and pipelining, and HTTP/2 by prior knowledge (h2c). Every
+/// request carries a [`ConnectionInfo`] extension (`REMOTE_ADDR` for an
+/// [`AppService`](crate::AppService)). hyper adds `Date`; the `Server`
+/// header is yours to set. Sockets get `TCP_NODELAY`; a client that takes
+/// too long to send its request head is cut off
+/// ([`header_read_timeout`](Server::header_read_timeout)); connections past
+/// [`max_connections`](Server::max_connections) wait in the listen queue. An
+/// accept error (out of file descriptors, a connection reset before it was
+/// accepted) is logged, and the server goes on.
+///
+/// It stops on SIGINT or SIGTERM, or when the future given to
+/// [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
+/// accepting, lets every request in flight finish (idle connections close at
+/// once), and then [`serve`](Server::serve) returns `Ok(())`. A second
+/// signal returns at once, leaving the connections to end with the runtime.
+///
+/// ```no_run
+/// use gateway_core::{Body, Environ, Error, StartResponse};
+/// use gateway_tower::{IntoService, Server};
+///
+/// fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+///     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
+///     Ok(Body::from("Hello, World!"))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let server = Server::bind("127.0.0.1:8000").await?
+///         .max_connections(1024)
+///         .header_read_timeout(std::time::Duration::from_secs(10))
+///         .server_header("gateway");
+///     eprintln!("listening on http://{}", server.local_addr()?);
+///     server.serve(hello.into_service()).await
+/// }
+/// ```
 pub struct Server {
     listener: TcpListener,
     max_connections: usize,
@@ -86,8 +88,30 @@ pub struct Server {
 
 impl Server {
     /// Bind a listener on `addr` (port 0 picks a free port: see [`Server::local_addr`]).
+    ///
+    /// A failure keeps the error's kind and names the address:
+    /// `cannot listen on 127.0.0.1:8000: Address already in use (os error 98)`.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
-        Ok(Server::from_listener(TcpListener::bind(addr).await?))
+        let addrs = tokio::net::lookup_host(addr).await.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot resolve the address to listen on: {e}"),
+            )
+        })?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => return Ok(Server::from_listener(listener)),
+                Err(e) => last = Some((addr, e)),
+            }
+        }
+        Err(match last {
+            Some((addr, e)) => io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")),
+            None => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot listen: the address resolved to no address",
+            ),
+        })
     }
 
     /// Serve on a listener the caller bound.

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use hyper::rt::{Sleep, Timer};
 
-/// One connection's timer (see the module docs). Not for HTTP/2, whose
+/// One connection's timer (see this module's `//!` text). Not for HTTP/2, whose
 /// several timers at once would share the one tokio timer's waker.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ConnectionTimer {

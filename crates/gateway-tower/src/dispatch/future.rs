@@ -1,0 +1,200 @@
+//! `ResponseFuture`: the one response future of every dispatch.
+//!
+//! Documented on [`ResponseFuture`](crate::ResponseFuture).
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use gateway_core::{App, BoxError};
+use http::StatusCode;
+use http::request::Parts;
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio_util::sync::PollSemaphore;
+
+use super::blocking;
+use super::bridge::{Config, plain};
+use super::inline::{self, Collect};
+use crate::GatewayBody;
+
+type Answer = http::Response<GatewayBody>;
+
+pin_project! {
+    /// The response of an [`AppService`](crate::AppService), in the making,
+    /// for every dispatch.
+    ///
+    /// It resolves to the final head with a [`GatewayBody`] once the Handler has
+    /// the head final: at once for an Inline request without a body (the app ran
+    /// inside `call`), after the request body is read for an Inline request with
+    /// one, and when the blocking thread sends the head for Blocking dispatch.
+    /// A Blocking request of a per-request policy first waits here for a place
+    /// among the apps allowed to run at once. It never fails: every failure is
+    /// an HTTP answer. Dropping it before it resolves (the client went away, a
+    /// timeout layer gave up) closes the app's body on its thread.
+    pub struct ResponseFuture<A, B> {
+        #[pin]
+        state: State<A, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<A, B> {
+        Ready { response: Option<Answer> },
+        Collect { #[pin] collect: Collect<A, B> },
+        Waiting { places: PollSemaphore, pending: Option<Pending<A, B>> },
+        Blocking { rx: oneshot::Receiver<Answer> },
+    }
+}
+
+/// A Blocking request waiting for a place.
+struct Pending<A, B> {
+    app: Arc<A>,
+    config: Config,
+    parts: Parts,
+    body: B,
+}
+
+impl<A: App, B: Body> ResponseFuture<A, B> {
+    /// Serve a request Inline.
+    pub(crate) fn inline(app: &Arc<A>, config: &Config, parts: Parts, body: B) -> Self {
+        let state = match inline::call(app, config, parts, body) {
+            inline::Call::Done(response) => State::Ready {
+                response: Some(response),
+            },
+            inline::Call::Collect(collect) => State::Collect { collect },
+        };
+        ResponseFuture { state }
+    }
+}
+
+impl<A, B> ResponseFuture<A, B>
+where
+    A: App,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Serve a request Blocking, in the place `permit` holds.
+    pub(crate) fn blocking(
+        app: &Arc<A>,
+        config: &Config,
+        permit: Option<OwnedSemaphorePermit>,
+        parts: Parts,
+        body: B,
+    ) -> Self {
+        ResponseFuture {
+            state: blocking_state(app.clone(), config, permit, parts, body),
+        }
+    }
+
+    /// Serve a request Blocking once one of `places` is free (at once if
+    /// one is free now).
+    pub(crate) fn wait_for_place(
+        app: &Arc<A>,
+        config: &Config,
+        places: &Arc<Semaphore>,
+        parts: Parts,
+        body: B,
+    ) -> Self {
+        if let Ok(permit) = places.clone().try_acquire_owned() {
+            return Self::blocking(app, config, Some(permit), parts, body);
+        }
+        let pending = Pending {
+            app: app.clone(),
+            config: config.clone(),
+            parts,
+            body,
+        };
+        ResponseFuture {
+            state: State::Waiting {
+                places: PollSemaphore::new(places.clone()),
+                pending: Some(pending),
+            },
+        }
+    }
+}
+
+fn blocking_state<A, B>(
+    app: Arc<A>,
+    config: &Config,
+    permit: Option<OwnedSemaphorePermit>,
+    parts: Parts,
+    body: B,
+) -> State<A, B>
+where
+    A: App,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    match blocking::call(app, config, permit, parts, body) {
+        Ok(rx) => State::Blocking { rx },
+        Err(refused) => State::Ready {
+            response: Some(refused.answer()),
+        },
+    }
+}
+
+impl<A, B> Future for ResponseFuture<A, B>
+where
+    A: App,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Answer, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let response = match state.as_mut().project() {
+                StateProj::Ready { response } => response.take().unwrap_or_else(internal_error),
+                StateProj::Collect { collect } => ready!(collect.poll(cx)),
+                StateProj::Blocking { rx } => match ready!(Pin::new(rx).poll(cx)) {
+                    Ok(response) => response,
+                    // The thread ended without an answer: nothing is left to send.
+                    Err(_) => internal_error(),
+                },
+                StateProj::Waiting { places, pending } => {
+                    let permit = ready!(places.poll_acquire(cx));
+                    let next = match (permit, pending.take()) {
+                        (Some(permit), Some(p)) => {
+                            blocking_state(p.app, &p.config, Some(permit), p.parts, p.body)
+                        }
+                        // The semaphore never closes; polled after it ended.
+                        _ => State::Ready {
+                            response: Some(blocking::Refused::Unavailable.answer()),
+                        },
+                    };
+                    state.set(next);
+                    continue;
+                }
+            };
+            return Poll::Ready(Ok(response));
+        }
+    }
+}
+
+fn internal_error() -> Answer {
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+}
+
+impl<A, B> fmt::Debug for ResponseFuture<A, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Ready { .. } => "ready",
+            State::Collect { .. } => "collecting the request body",
+            State::Waiting { .. } => "waiting for a blocking place",
+            State::Blocking { .. } => "running on a blocking thread",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
