@@ -15,6 +15,9 @@
 // criterion_group! makes an undocumented `pub fn`.
 #![allow(missing_docs)]
 
+#[path = "../examples/demo/mod.rs"]
+mod demo;
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -65,14 +68,14 @@ fn stack(c: &mut Criterion) {
                 .and_then(|auth| auth.only_under("/api/"))
                 .expect("valid Bearer settings"),
         )
-        .wrap(gateway::demo::app);
+        .wrap(demo::app);
     let mut group = c.benchmark_group("stack");
     let mut bench = |name: &str, app: &dyn Fn(Environ) -> usize, path, basic| {
         group.bench_function(name, |b| {
             b.iter_batched(|| request(path, basic), app, BatchSize::SmallInput)
         });
     };
-    bench("bare", &|e| serve(&gateway::demo::app, e), "/", false);
+    bench("bare", &|e| serve(&demo::app, e), "/", false);
     bench("hello", &|e| serve(&app, e), "/", false);
     bench("private", &|e| serve(&app, e), "/private/", true);
     group.finish();

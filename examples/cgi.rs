@@ -18,6 +18,8 @@
 //! REQUEST_METHOD=GET PATH_INFO=/ target/debug/examples/cgi
 //! ```
 
+mod demo;
+
 fn main() -> std::io::Result<()> {
-    gateway::core::cgi::run(&gateway::demo::app)
+    gateway::core::cgi::run(&demo::app)
 }

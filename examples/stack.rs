@@ -10,7 +10,8 @@
 //! Every response carries `x-request-id` (the client's, or a new UUID); a
 //! request whose head takes longer than 30 s gets `408`; a panic in a layer
 //! becomes a `500`. Ctrl-C or SIGTERM stops it once the requests in flight
-//! have finished, with exit status 0. `RUST_LOG` sets the log level (`info`).
+//! have finished, with exit status 0, and the access log's buffer written
+//! out. `RUST_LOG` sets the log level (`info`).
 //!
 //! Requests that cannot block (no request body, and not `/stream`, which
 //! sleeps between chunks) run on the connection's task (Inline dispatch);
@@ -18,9 +19,11 @@
 //! middleware stack: `AppService::inline_when(never_blocks)` chooses per
 //! request. A port in use exits with status 1 and says which address.
 
+mod demo;
+
 use std::time::Duration;
 
-use gateway::middleware::access_log::AccessLog;
+use gateway::middleware::access_log::{AccessLog, Buffer};
 use gateway::middleware::auth::{AuthError, BasicAuth, BearerAuth, Credentials, StaticTokens};
 use gateway::middleware::gzip::Gzip;
 use gateway::tower::{AppService, RequestInfo, Server};
@@ -101,18 +104,20 @@ async fn main() -> std::io::Result<()> {
 }
 
 /// The gateway side of the stack, outermost first: the access log (Apache
-/// combined, one line per request on stdout), gzip, Basic auth on `/private/`,
-/// Bearer auth on `/api/`, and the demo app.
+/// combined, one line per request on stdout, buffered as nginx's
+/// `buffer=64k flush=1s`: written at least every second, and all of it at
+/// shutdown), gzip, Basic auth on `/private/`, Bearer auth on `/api/`, and
+/// the demo app.
 fn demo_stack(user: &str, password: &str, token: &str) -> Result<impl App, AuthError> {
     Ok(Stack::new()
-        .with(AccessLog::new().to_writer(std::io::stdout()))
+        .with(AccessLog::new().to_buffered_writer(std::io::stdout(), Buffer::new()))
         .with(Gzip::new())
         .with(
             BasicAuth::new(REALM, Credentials::new([(user, password)])?)?
                 .only_under("/private/")?,
         )
         .with(BearerAuth::new(REALM, StaticTokens::new([(token, user)])?)?.only_under("/api/")?)
-        .wrap(gateway::demo::app))
+        .wrap(demo::app))
 }
 
 /// A request whose app cannot block: no body to read, and one of the demo's

@@ -14,8 +14,6 @@
 //! One per shipped middleware, all on by default: `access-log`, `gzip`,
 //! `auth`. Turn off the ones you do not use with `default-features = false`.
 
-pub mod demo;
-
 /// The guides of `docs/`, one page each; their examples are compiled and run
 /// as tests.
 pub mod docs {
@@ -31,6 +29,9 @@ pub mod docs {
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/design.md"))]
     pub mod design {}
 
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/dispatch.md"))]
+    pub mod dispatch {}
+
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/conformance.md"))]
     pub mod conformance {}
 
@@ -44,7 +45,9 @@ pub mod core {
     pub use gateway_core::*;
 }
 
-/// `gateway-middleware`: the access log, gzip and auth middleware.
+/// `gateway-middleware`: the access log, gzip and auth middleware (each
+/// behind its feature).
+#[cfg(any(feature = "access-log", feature = "gzip", feature = "auth"))]
 pub mod middleware {
     #[doc(inline)]
     pub use gateway_middleware::*;

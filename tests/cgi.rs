@@ -5,6 +5,9 @@
 //! Cargo builds the examples before the integration tests on `cargo test`;
 //! the binary is found next to this test's own (`target/<profile>/examples/`).
 
+#[path = "../examples/demo/mod.rs"]
+mod demo;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -199,7 +202,7 @@ fn stream_big_and_write() {
 
     let big = cgi(&get("GET", "/big", ""), b"");
     assert_eq!(big.header("content-length"), Some("65536"));
-    assert_eq!(big.body, gateway::demo::big_body());
+    assert_eq!(big.body, demo::big_body());
 
     let write = cgi(&get("GET", "/write", ""), b"");
     assert_eq!(write.status, "200 OK");

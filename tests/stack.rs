@@ -14,10 +14,10 @@ mod example;
 use std::io::{Read, Write};
 
 use bytes::Bytes;
+use common::demo::{BIG_LEN, big_body};
 use common::{STEP, client, get, h2_client, header_in, raw, send};
 use example::Running;
 use flate2::read::GzDecoder;
-use gateway::demo::{BIG_LEN, big_body};
 use http::{Method, Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;

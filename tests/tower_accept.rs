@@ -65,7 +65,7 @@ async fn accept_errors_do_not_stop_the_server() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .init();
-    let server = start(AppService::new(gateway::demo::app).dispatch(Dispatch::Inline)).await;
+    let server = start(AppService::new(common::demo::app).dispatch(Dispatch::Inline)).await;
     let (soft, hard) = nofile();
 
     // Fill every free descriptor number below the last spare: after that,

@@ -50,7 +50,7 @@ fn app(environ: Environ, sr: StartResponse) -> Result<Body, Error> {
                 id.map(|v| v.as_bytes().to_vec()).unwrap_or_default(),
             ))
         }
-        _ => gateway::demo::app(environ, sr),
+        _ => common::demo::app(environ, sr),
     }
 }
 

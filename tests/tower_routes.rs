@@ -59,7 +59,7 @@ async fn every_demo_route_in_both_modes() {
         assert_eq!(stream.header("content-length"), None);
 
         let big = get(&c, &server.url("/big")).await;
-        assert_eq!(big.body, gateway::demo::big_body());
+        assert_eq!(big.body, common::demo::big_body());
         assert_eq!(big.header("content-length"), Some("65536"));
 
         let write = get(&c, &server.url("/write")).await;
@@ -111,7 +111,7 @@ async fn http2_prior_knowledge_in_both_modes() {
         assert_eq!(env.json()["SERVER_PROTOCOL"], "HTTP/2");
         assert_eq!(env.json()["SERVER_NAME"], "127.0.0.1");
         let big = get(&c, &server.url("/big")).await;
-        assert_eq!(big.body, gateway::demo::big_body());
+        assert_eq!(big.body, common::demo::big_body());
         assert_eq!(big.header("content-length"), Some("65536"));
         let stream = get(&c, &server.url("/stream?chunks=4&size=1000")).await;
         assert_eq!(stream.body.len(), 4000);

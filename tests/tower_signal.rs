@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 async fn sigterm_lets_the_request_in_flight_finish_then_serve_returns_ok() {
     let server = Server::bind("127.0.0.1:0").await.unwrap(); // signals on by default
     let addr = server.local_addr().unwrap();
-    let task = tokio::spawn(server.serve(AppService::new(gateway::demo::app)));
+    let task = tokio::spawn(server.serve(AppService::new(common::demo::app)));
     let c = client();
     // Once it has answered, `serve` is running and listening for signals.
     assert_eq!(get(&c, &format!("http://{addr}/")).await.status, 200);

@@ -74,7 +74,7 @@ fn peak_rss() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_256_mib_upload_and_download_stream_with_bounded_memory() {
-    let server = start(AppService::new(gateway::demo::app)).await;
+    let server = start(AppService::new(common::demo::app)).await;
     let reference = reference();
     let before = peak_rss();
 
@@ -188,7 +188,7 @@ async fn a_client_that_goes_away_closes_the_app_body() {
 
 #[tokio::test]
 async fn inline_dispatch_refuses_bodies_over_its_limit() {
-    let service = AppService::new(gateway::demo::app)
+    let service = AppService::new(common::demo::app)
         .dispatch(Dispatch::Inline)
         .body_limit(1024);
     let server = start(service).await;

@@ -1,5 +1,5 @@
 //! Load-benchmark server: the bare bridge, no middleware, no tower layer:
-//! `gateway::demo::app` as an `AppService`, served by gateway's `Server`.
+//! `demo::app` as an `AppService`, served by gateway's `Server`.
 //!
 //! `cargo run --release --example load-bridge -- --addr 127.0.0.1:0 [--inline | --mixed]`
 //! prints `listening on ADDR`; `--inline` picks Inline dispatch, `--mixed`
@@ -9,6 +9,9 @@
 //! Like its peer `load-peer-hyper`, it runs without a header-read timeout
 //! (hyper arms a timer per request for it): this server measures what the
 //! bridge costs, not the `Server`'s guards. The `stack` example keeps them.
+
+#[path = "../../examples/demo/mod.rs"]
+mod demo;
 
 use gateway::tower::{AppService, IntoService, RequestInfo, Server};
 
@@ -29,12 +32,12 @@ async fn main() -> std::io::Result<()> {
     let server = Server::bind(&*addr).await?.header_read_timeout(None);
     println!("listening on {}", server.local_addr()?);
     if mixed {
-        let service = AppService::new(gateway::demo::app)
-            .inline_when(|req: &RequestInfo<'_>| !req.has_body());
+        let service =
+            AppService::new(demo::app).inline_when(|req: &RequestInfo<'_>| !req.has_body());
         server.serve(service).await
     } else if inline {
-        server.serve(gateway::demo::app.into_service_inline()).await
+        server.serve(demo::app.into_service_inline()).await
     } else {
-        server.serve(gateway::demo::app.into_service()).await
+        server.serve(demo::app.into_service()).await
     }
 }

@@ -14,6 +14,9 @@
 //!
 //! `cargo run --release --example dispatch-probe`
 
+#[path = "../../examples/demo/mod.rs"]
+mod demo;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,7 +66,7 @@ fn cost_in_process() {
             started.elapsed().as_nanos() / u128::from(N)
         })
     };
-    let demo = gateway::demo::app as Demo;
+    let demo = demo::app as Demo;
     let fixed = per_request(AppService::new(demo).dispatch(Dispatch::Inline));
     let chosen = per_request(
         AppService::new(demo)
@@ -89,7 +92,7 @@ fn timed(slow: Arc<Mutex<HashSet<String>>>) -> impl App {
     move |environ: Environ, sr: StartResponse| -> Result<Body, Error> {
         let path = String::from_utf8_lossy(environ.path_info()).into_owned();
         let started = Instant::now();
-        let body = gateway::demo::app(environ, sr)?;
+        let body = demo::app(environ, sr)?;
         let mark = Marker {
             slow: slow.clone(),
             path,

@@ -3,6 +3,10 @@
 //! for what a client library hides (pipelining, `100 Continue`, aborts).
 #![allow(dead_code, unreachable_pub)]
 
+/// The demo app of the examples, shared by the tests.
+#[path = "../../examples/demo/mod.rs"]
+pub mod demo;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,7 +37,7 @@ pub type Demo = fn(Environ, StartResponse) -> Result<Body, Error>;
 
 /// The demo app as a service with the given dispatch mode.
 pub fn demo(mode: Dispatch) -> AppService<Demo> {
-    AppService::new(gateway::demo::app as Demo).dispatch(mode)
+    AppService::new(demo::app as Demo).dispatch(mode)
 }
 
 /// A server running on a task, stopped gracefully by [`TestServer::stop`].

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway_core::BoxError;
+use gateway_core::{BoxError, ErrorStream};
 use http::header::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -217,7 +217,10 @@ impl Server {
                     Ok(conn) => conn,
                     Err(e) => {
                         if !is_connection_error(&e) {
-                            tracing::error!(target: "gateway::serve", "accept error: {e}");
+                            // Never silent: stderr when no subscriber is installed.
+                            ErrorStream::default().log(&format!(
+                                "gateway: accept error: {e}; retrying in {ACCEPT_ERROR_PAUSE:?}"
+                            ));
                             tokio::select! {
                                 () = &mut stop => break,
                                 () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
@@ -264,7 +267,8 @@ impl Server {
             tokio::select! {
                 () = graceful.shutdown() => {}
                 () = shutdown::wait(true, None) => {
-                    tracing::warn!(target: "gateway::serve", "second signal: not waiting for requests in flight");
+                    ErrorStream::default()
+                        .log("gateway: second signal: not waiting for the requests in flight");
                 }
             }
         } else {

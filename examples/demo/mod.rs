@@ -1,4 +1,5 @@
-//! The demo app that the examples serve and the tests exercise.
+//! The demo app that the examples serve and the tests exercise (shared as
+//! a module: `mod demo;` in an example, `#[path]` in tests and benches).
 //!
 //! | route | answer |
 //! |---|---|
@@ -13,20 +14,24 @@
 //!
 //! `HEAD` works on every `GET` route: the Handler strips the body.
 //!
-//! ```
+//! ```text
 //! use gateway::core::testing::Client;
 //!
-//! let client = Client::new(gateway::demo::app);
+//! let client = Client::new(demo::app);
 //! assert_eq!(client.get("/").send().text(), "Hello, World!");
 //! assert_eq!(client.get("/stream?chunks=3&size=2").send().text(), "xxxxxx");
 //! assert_eq!(client.get("/nope").send().status, 404);
 //! ```
 
+// Shared by examples, tests and benches, each of which uses a part of it.
+#![allow(dead_code, unreachable_pub)]
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gateway_core::{Body, Environ, Error, StartResponse, WSGI_VERSION};
+use gateway::core::WSGI_VERSION;
+use gateway::{Body, Environ, Error, StartResponse};
 use http::Method;
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 
@@ -229,52 +234,4 @@ fn whoami(environ: Environ, start_response: StartResponse) -> Result<Body, Error
     // Shrunk to fit: `Bytes` takes a boxed slice over as it is, where a
     // `Vec` with spare room would cost it one more allocation.
     Ok(Body::from(Bytes::from(body.into_boxed_slice())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gateway_core::testing::Client;
-
-    #[test]
-    fn routes() {
-        let c = Client::new(app);
-        let hello = c.get("/").send();
-        assert_eq!(
-            hello.header("content-type"),
-            Some("text/plain; charset=utf-8")
-        );
-        assert_eq!(hello.header("content-length"), Some("13"));
-        let env: serde_json::Value =
-            serde_json::from_slice(&c.get("/environ?a=b").send().body).unwrap();
-        assert_eq!(env["QUERY_STRING"], "a=b");
-        assert_eq!(env["wsgi.version"], serde_json::json!([1, 0]));
-        let echo = c
-            .post("/echo")
-            .header("Content-Type", "text/x-demo")
-            .body("ping")
-            .send();
-        assert_eq!(
-            (echo.text().as_str(), echo.header("content-type")),
-            ("ping", Some("text/x-demo"))
-        );
-        let big = c.get("/big").send();
-        assert_eq!(big.body.len(), BIG_LEN);
-        assert_eq!(big.body, big_body());
-        assert_eq!(
-            c.get("/write").send().text(),
-            "written through write(), in order\n"
-        );
-        assert_eq!(c.get("/stream?chunks=4&size=3").send().chunks.len(), 4);
-        assert_eq!(c.get("/stream?chunks=x").send().status, 400);
-        assert_eq!(c.get("/private/me").send().text(), r#"{"user":null}"#);
-        let wrong = c.post("/").send();
-        assert_eq!(
-            (wrong.status.as_u16(), wrong.header("allow")),
-            (405, Some("GET, HEAD"))
-        );
-        let head = c.head("/big").send();
-        assert!(head.body.is_empty());
-        assert_eq!(head.header("content-length"), Some("65536"));
-    }
 }
