@@ -53,6 +53,8 @@
 //! `ServiceBuilderExt`, http-body-util's `BoxBody`, which is `Default`) just
 //! inside `CorsLayer`, at the price of one allocation per response.
 
+mod cli;
+
 use gateway::middleware::access_log::AccessLog;
 use gateway::middleware::gzip::Gzip;
 use gateway::tower::{IntoService, Server};
@@ -61,9 +63,6 @@ use http::{HeaderValue, Method, header};
 use tower::ServiceBuilder;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-
-/// Where it listens unless told otherwise.
-const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 
 /// The one origin allowed to call it from a browser.
 const ALLOWED_ORIGIN: &str = "https://app.example";
@@ -93,7 +92,7 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body, Erro
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = match listen_addr() {
+    let addr = match cli::listen_addr() {
         Ok(addr) => addr,
         Err(why) => {
             eprintln!("cors: {why}\nusage: cors [--addr HOST:PORT]   (or GATEWAY_ADDR=HOST:PORT)");
@@ -126,20 +125,4 @@ async fn main() -> std::io::Result<()> {
         server.local_addr()?
     );
     server.serve(service).await
-}
-
-/// `--addr HOST:PORT` (or `--addr=HOST:PORT`), else `GATEWAY_ADDR`, else the default.
-fn listen_addr() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut chosen = std::env::var("GATEWAY_ADDR").ok();
-    while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            chosen = Some(args.next().ok_or("--addr needs HOST:PORT")?);
-        } else if let Some(value) = arg.strip_prefix("--addr=") {
-            chosen = Some(value.to_owned());
-        } else {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-    }
-    Ok(chosen.unwrap_or_else(|| DEFAULT_ADDR.to_owned()))
 }

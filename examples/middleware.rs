@@ -12,6 +12,8 @@
 //! instead, before calling on: `on_head` changes the final head, `on_finish`
 //! runs once the response is over, however it ended.
 
+mod cli;
+
 use std::time::Instant;
 
 use gateway::tower::{IntoService, Server};
@@ -45,16 +47,8 @@ async fn main() -> std::io::Result<()> {
     });
     let app = Stack::new().with(timed).with(served_by).wrap(hello);
 
-    let addr = addr();
+    let addr = cli::listen_addr().map_err(std::io::Error::other)?;
     let server = Server::bind(&*addr).await?;
     eprintln!("middleware: listening on http://{}", server.local_addr()?);
     server.serve(app.into_service()).await
-}
-
-/// `--addr HOST:PORT`, else `GATEWAY_ADDR`, else `127.0.0.1:8000`.
-fn addr() -> String {
-    let mut args = std::env::args().skip_while(|a| a != "--addr").skip(1);
-    args.next()
-        .or_else(|| std::env::var("GATEWAY_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:8000".to_owned())
 }

@@ -19,6 +19,7 @@
 //! middleware stack: `AppService::inline_when(never_blocks)` chooses per
 //! request. A port in use exits with status 1 and says which address.
 
+mod cli;
 mod demo;
 
 use std::time::Duration;
@@ -35,9 +36,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tracing_subscriber::EnvFilter;
 
-/// Where it listens unless told otherwise.
-const DEFAULT_ADDR: &str = "127.0.0.1:8000";
-
 /// The demo credentials: Basic on `/private/`, Bearer on `/api/`, unless
 /// `GATEWAY_DEMO_USER`, `GATEWAY_DEMO_PASSWORD`, `GATEWAY_DEMO_TOKEN` say otherwise.
 const DEMO_USER: &str = "demo";
@@ -50,7 +48,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = match listen_addr() {
+    let addr = match cli::listen_addr() {
         Ok(addr) => addr,
         Err(why) => {
             eprintln!(
@@ -142,20 +140,4 @@ fn demo_credentials() -> (String, String, String) {
         var("GATEWAY_DEMO_PASSWORD", DEMO_PASSWORD),
         var("GATEWAY_DEMO_TOKEN", DEMO_TOKEN),
     )
-}
-
-/// `--addr HOST:PORT` (or `--addr=HOST:PORT`), else `GATEWAY_ADDR`, else the default.
-fn listen_addr() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut chosen = std::env::var("GATEWAY_ADDR").ok();
-    while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            chosen = Some(args.next().ok_or("--addr needs HOST:PORT")?);
-        } else if let Some(value) = arg.strip_prefix("--addr=") {
-            chosen = Some(value.to_owned());
-        } else {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-    }
-    Ok(chosen.unwrap_or_else(|| DEFAULT_ADDR.to_owned()))
 }

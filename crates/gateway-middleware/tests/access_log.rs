@@ -1,7 +1,9 @@
 //! The access log, request by request through `gateway_core::testing::Client`.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,42 +19,7 @@ use http::header::{REFERER, USER_AGENT};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-/// A writer whose lines the test reads back.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).expect("lines are UTF-8")
-    }
-    fn lines(&self) -> Vec<String> {
-        let text = self.text();
-        assert!(
-            text.is_empty() || text.ends_with('\n'),
-            "every line ends: {text:?}"
-        );
-        text.lines().map(str::to_owned).collect()
-    }
-    /// The one line written.
-    fn line(&self) -> String {
-        let lines = self.lines();
-        assert_eq!(lines.len(), 1, "one line: {lines:?}");
-        lines[0].clone()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.line()).expect("a JSON line")
-    }
-}
+use common::{Broken, Lines};
 
 /// A log writing `format` to lines the test reads, at a fixed time.
 fn log(format: Format) -> (AccessLog, Lines) {
@@ -549,21 +516,6 @@ fn wsgi_errors_reach_the_same_sink() {
         .get("/")
         .send();
     assert_eq!(lines.line(), "200");
-}
-
-/// A writer that always fails, or panics.
-struct Broken {
-    panics: bool,
-}
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        assert!(!self.panics, "the writer panicked");
-        Err(io::Error::other("disk full"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Err(io::Error::other("disk full"))
-    }
 }
 
 #[test]

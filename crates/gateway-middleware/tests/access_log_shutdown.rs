@@ -3,8 +3,8 @@
 //! process keeps its signals) drops the service stack, and the lines still
 //! in the buffer reach the writer.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use gateway_core::{Body, Environ, Error, Middleware, StartResponse};
@@ -13,25 +13,7 @@ use gateway_tower::{IntoService, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// A writer whose bytes the test reads back.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
+use common::Lines;
 
 fn hello(_: Environ, sr: StartResponse) -> Result<Body, Error> {
     sr.start("200 OK", [("Content-Type", "text/plain")])?;

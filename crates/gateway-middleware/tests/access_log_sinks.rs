@@ -2,6 +2,8 @@
 //! drop, from many threads) and the default sink with no `tracing`
 //! subscriber (standard output, in a child process of its own).
 
+mod common;
+
 use std::io::{self, Write};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 use gateway_core::testing::Client;
 use gateway_core::{Body, Environ, Error, Middleware, StartResponse};
 use gateway_middleware::access_log::{AccessLog, Buffer, Format};
+
+use common::Broken;
 
 /// A writer that keeps each `write` call apart, so a test sees how lines
 /// were grouped into writes.
@@ -184,21 +188,6 @@ fn many_threads_lines_all_arrive_whole() {
         .collect();
     expected.sort();
     assert_eq!(lines, expected);
-}
-
-/// A writer that always fails, or panics.
-struct Broken {
-    panics: bool,
-}
-
-impl Write for Broken {
-    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-        assert!(!self.panics, "the writer panicked");
-        Err(io::Error::other("disk full"))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Err(io::Error::other("disk full"))
-    }
 }
 
 #[test]
