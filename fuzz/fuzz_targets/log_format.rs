@@ -35,7 +35,7 @@ fuzz_target!(|spec: &str| {
     let lines = Lines::default();
     let log = AccessLog::new().format(format).to_writer(lines.clone());
     Client::new(log.wrap(ok))
-        .get("/a%0Ab?q=\"x\"")
+        .get("/a%0Ab?q=%22x%22")
         .header("User-Agent", "ua \" 200 \"forged")
         .send();
     let written = lines.0.lock().unwrap();

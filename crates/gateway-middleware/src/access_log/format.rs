@@ -165,6 +165,18 @@ pub enum FormatError {
     /// A JSON format with no field.
     #[error("a JSON access log format needs at least one field")]
     NoField,
+    /// The format holds a control character (a newline, ...), which would
+    /// split the one line each request gets; TAB is allowed.
+    #[error(
+        "the access log format holds the control character {found:?} at byte {at}: a format \
+         writes one line per request (TAB is allowed)"
+    )]
+    ControlCharacter {
+        /// The character.
+        found: char,
+        /// Its byte offset in the format string.
+        at: usize,
+    },
 }
 
 impl Format {
@@ -416,6 +428,12 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn run(mut self) -> Result<(), FormatError> {
         let spec = self.spec;
+        if let Some((at, found)) = spec
+            .char_indices()
+            .find(|&(_, c)| c.is_control() && c != '\t')
+        {
+            return Err(FormatError::ControlCharacter { found, at });
+        }
         let bytes = spec.as_bytes();
         let (mut i, mut literal_from) = (0, 0);
         while i < bytes.len() {
@@ -1150,5 +1168,19 @@ mod tests {
             b.as_ptr()
         });
         assert_eq!(first, again, "the same allocation serves the next line");
+    }
+
+    #[test]
+    fn a_control_character_in_the_format_is_refused() {
+        for spec in ["%h\n%s", "\r", "{status}\u{85}", "%h\u{1b}[31m"] {
+            assert!(
+                matches!(
+                    Format::parse(spec),
+                    Err(FormatError::ControlCharacter { .. })
+                ),
+                "{spec:?}"
+            );
+        }
+        assert!(Format::parse("%h\t%>s").is_ok());
     }
 }
