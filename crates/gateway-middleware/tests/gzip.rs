@@ -902,3 +902,30 @@ fn other_request_codings_and_the_default_pass_through() {
     assert_eq!(response.body.as_ref(), raw.as_slice());
     assert_eq!(response.header("x-encoding"), Some("gzip"));
 }
+
+#[test]
+fn skipped_requests_and_no_transform_responses_are_never_compressed() {
+    // BREACH: a route whose pages carry a secret is left alone.
+    let gzip =
+        Gzip::default().skip_requests(|environ| environ.path_info().starts_with(b"/account/"));
+    let client = Client::new(gzip.wrap(html_page()));
+    let account = client
+        .get("/account/settings")
+        .header("Accept-Encoding", "gzip")
+        .send();
+    assert!(!is_gzip(&account));
+    assert_eq!(account.header("content-length"), Some("4096"));
+    let other = client.get("/news").header("Accept-Encoding", "gzip").send();
+    assert!(is_gzip(&other));
+
+    // One response opts out by itself.
+    let secret = fixed(
+        "200 OK",
+        vec![
+            ("Content-Type", HTML),
+            ("Cache-Control", "private, no-transform"),
+        ],
+        text(4096, 0),
+    );
+    assert!(!is_gzip(&get(secret, Some("gzip"))));
+}

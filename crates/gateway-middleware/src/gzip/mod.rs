@@ -129,8 +129,20 @@ pub(crate) struct Config {
     min_size: u64,
     flush: Flush,
     predicate: Predicate,
+    /// Requests whose responses are never compressed ([`Gzip::skip_requests`]).
+    skip: Option<SkipRequests>,
     /// The inflated-size limit when request bodies are decompressed.
     decompress: Option<u64>,
+}
+
+/// A [`Gzip::skip_requests`] predicate.
+#[derive(Clone)]
+struct SkipRequests(Arc<dyn Fn(&Environ) -> bool + Send + Sync>);
+
+impl fmt::Debug for SkipRequests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SkipRequests")
+    }
 }
 
 impl Default for Config {
@@ -140,6 +152,7 @@ impl Default for Config {
             min_size: 1024,
             flush: Flush::EveryChunk,
             predicate: Predicate::Default,
+            skip: None,
             decompress: None,
         }
     }
@@ -187,6 +200,26 @@ impl Gzip {
         self
     }
 
+    /// Never compress the responses to the requests `skip` picks (by path,
+    /// method, header): the routes whose pages carry a secret next to text an
+    /// attacker can make the page reflect (a CSRF token beside a search
+    /// term), which is what BREACH needs. One response can opt out by
+    /// itself with `Cache-Control: no-transform`.
+    ///
+    /// ```
+    /// use gateway_middleware::gzip::Gzip;
+    ///
+    /// let gzip = Gzip::new().skip_requests(|environ| environ.path_info().starts_with(b"/account/"));
+    /// # let _ = gzip;
+    /// ```
+    pub fn skip_requests<F>(mut self, skip: F) -> Self
+    where
+        F: Fn(&Environ) -> bool + Send + Sync + 'static,
+    {
+        self.config.skip = Some(SkipRequests(Arc::new(skip)));
+        self
+    }
+
     /// Inflate `Content-Encoding: gzip` request bodies, up to `limit` bytes
     /// inflated (past it: `413`). Off by default.
     pub fn decompress_requests(mut self, limit: u64) -> Self {
@@ -218,9 +251,17 @@ impl<A: App> App for GzipApp<A> {
             .config
             .decompress
             .and_then(|limit| decompress::inflate_request(&mut environ, limit));
+        let skip = self
+            .config
+            .skip
+            .as_ref()
+            .is_some_and(|skip| (skip.0)(&environ));
+        if skip && inflated.is_none() {
+            return self.app.call(environ, start_response);
+        }
         start_response.intercept(GzipIntercept {
             config: self.config.clone(),
-            accepts_gzip: negotiate::accepts_gzip(environ.headers()),
+            accepts_gzip: !skip && negotiate::accepts_gzip(environ.headers()),
             head_request: environ.method() == Method::HEAD,
             inflated,
             state: State::Plain,
