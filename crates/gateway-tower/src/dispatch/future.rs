@@ -274,6 +274,7 @@ where
     }
 }
 
+/// Drive the state to the answer (without the deadline).
 fn poll_state<A, B>(
     mut state: Pin<&mut State<A, B>>,
     cx: &mut Context<'_>,
@@ -284,35 +285,33 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    {
-        loop {
-            let response = match state.as_mut().project() {
-                StateProj::Ready { response } => response.take().unwrap_or_else(internal_error),
-                StateProj::Collect { collect } => ready!(collect.poll(cx)),
-                StateProj::Blocking { rx } => match ready!(Pin::new(rx).poll(cx)) {
-                    Ok(response) => response,
-                    // The thread ended without an answer: nothing is left to send.
-                    Err(_) => internal_error(),
-                },
-                StateProj::Waiting {
-                    places, pending, ..
-                } => {
-                    let permit = ready!(places.poll_acquire(cx));
-                    let next = match (permit, pending.take()) {
-                        (Some(permit), Some(p)) => {
-                            blocking_state(p.app, &p.config, Some(permit), p.parts, p.body)
-                        }
-                        // The semaphore never closes; polled after it ended.
-                        _ => State::Ready {
-                            response: Some(blocking::Refused::Unavailable.answer()),
-                        },
-                    };
-                    state.set(next);
-                    continue;
-                }
-            };
-            return Poll::Ready(Ok(response));
-        }
+    loop {
+        let response = match state.as_mut().project() {
+            StateProj::Ready { response } => response.take().unwrap_or_else(internal_error),
+            StateProj::Collect { collect } => ready!(collect.poll(cx)),
+            StateProj::Blocking { rx } => match ready!(Pin::new(rx).poll(cx)) {
+                Ok(response) => response,
+                // The thread ended without an answer: nothing is left to send.
+                Err(_) => internal_error(),
+            },
+            StateProj::Waiting {
+                places, pending, ..
+            } => {
+                let permit = ready!(places.poll_acquire(cx));
+                let next = match (permit, pending.take()) {
+                    (Some(permit), Some(p)) => {
+                        blocking_state(p.app, &p.config, Some(permit), p.parts, p.body)
+                    }
+                    // The semaphore never closes; polled after it ended.
+                    _ => State::Ready {
+                        response: Some(blocking::Refused::Unavailable.answer()),
+                    },
+                };
+                state.set(next);
+                continue;
+            }
+        };
+        return Poll::Ready(Ok(response));
     }
 }
 
@@ -330,6 +329,7 @@ impl<A, B> fmt::Debug for ResponseFuture<A, B> {
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)
+            .field("deadline", &self.deadline.as_ref().map(|d| d.after))
             .finish()
     }
 }
