@@ -249,3 +249,25 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
     panic!("{what}: not within 30 s");
 }
+
+/// A `wsgi.errors` that keeps every line, and the lines so far.
+pub fn captured_errors() -> (
+    gateway::core::ErrorStream,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let errors = gateway::core::ErrorStream::to_fn(move |line| {
+        sink.lock().unwrap().push(line.to_owned());
+    });
+    (errors, lines)
+}
+
+/// Write `bytes` on a new connection, close the writing half (the server
+/// reads EOF), and read until the server closes the connection.
+pub async fn raw_then_eof(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.unwrap();
+    stream.shutdown().await.unwrap();
+    read_to_close(&mut stream).await
+}

@@ -222,7 +222,7 @@ impl Iterator for Body {
                         }
                         Some(Ok(Bytes::from(buf)))
                     }
-                    Err(e) => Some(Err(Error::Io(e))),
+                    Err(e) => Some(Err(Error::from(e))),
                 }
             }
         }

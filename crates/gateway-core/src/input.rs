@@ -123,11 +123,11 @@ impl Input {
     }
 }
 
+/// [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) as an `io::Error`.
 fn too_large(limit: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("request body over {limit} bytes"),
-    )
+    io::Error::from(crate::Error::PayloadTooLarge {
+        limit: limit as u64,
+    })
 }
 
 impl Read for Input {

@@ -5,7 +5,9 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use gateway_core::{App, BoxError, ErrorStream, UrlScheme};
 use http::Request;
@@ -16,7 +18,8 @@ use tower::Service;
 
 use crate::GatewayBody;
 use crate::dispatch::bridge::Config;
-use crate::dispatch::{Dispatch, Policy, RequestInfo, ResponseFuture};
+use crate::dispatch::queue::{QueueSlot, busy};
+use crate::dispatch::{Deadline, Dispatch, Policy, RequestInfo, ResponseFuture};
 
 /// The default [`AppService::body_limit`]: 2 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -41,9 +44,14 @@ pub const DEFAULT_MAX_BLOCKING: usize = 256;
 /// [`dispatch`](AppService::dispatch) (Blocking, the default, or Inline),
 /// [`inline_when`](AppService::inline_when) (chosen per request by a
 /// predicate over the request's head),
-/// [`body_limit`](AppService::body_limit) (Inline's request buffer),
+/// [`body_limit`](AppService::body_limit) (Inline's request buffer, and
+/// Blocking's streamed body once set),
+/// [`body_timeout`](AppService::body_timeout) (a stalled request body),
 /// [`max_blocking`](AppService::max_blocking) (apps running at once in
 /// Blocking mode; `poll_ready` waits for a place),
+/// [`max_queued`](AppService::max_queued) (requests waiting for one; past
+/// that, `503` with `Retry-After`),
+/// [`deadline`](AppService::deadline) (the longest wait for a final head),
 /// [`url_scheme`](AppService::url_scheme) and [`errors`](AppService::errors)
 /// (`wsgi.errors`).
 ///
@@ -76,6 +84,12 @@ pub struct AppService<A> {
     permit: Option<OwnedSemaphorePermit>,
     /// Waits for a place when none was free.
     waiting: Option<PollSemaphore>,
+    /// How many Blocking requests wait for a place, shared by the clones.
+    queue: Arc<AtomicUsize>,
+    /// This service's place in that queue while `poll_ready` waits.
+    slot: Option<QueueSlot>,
+    /// `poll_ready` found the queue full: `call` answers `503`.
+    refuse: bool,
 }
 
 impl<A: App> AppService<A> {
@@ -91,12 +105,19 @@ impl<A: App> AppService<A> {
             policy: Policy::Always(Dispatch::Blocking),
             config: Config {
                 body_limit: DEFAULT_BODY_LIMIT,
+                limit_streams: false,
+                body_timeout: None,
+                deadline: None,
+                max_queued: None,
                 url_scheme: UrlScheme::Http,
                 errors: None,
             },
             places: Arc::new(Semaphore::new(DEFAULT_MAX_BLOCKING)),
             permit: None,
             waiting: None,
+            queue: Arc::new(AtomicUsize::new(0)),
+            slot: None,
+            refuse: false,
         }
     }
 }
@@ -151,12 +172,54 @@ impl<A> AppService<A> {
         }
     }
 
-    /// The largest request body Inline dispatch reads into memory; a larger
-    /// one is answered `413 Payload Too Large`. Blocking dispatch streams the
-    /// body and needs no limit (put tower-http's `RequestBodyLimitLayer` in
-    /// front for one).
+    /// The largest request body. Inline dispatch reads the body into memory
+    /// up to it ([`DEFAULT_BODY_LIMIT`] unless set); a larger one is answered
+    /// `413 Payload Too Large`. Blocking dispatch streams the body and
+    /// enforces no limit unless this is called: then its `wsgi.input` fails
+    /// with [`Error::PayloadTooLarge`](gateway_core::Error::PayloadTooLarge)
+    /// at the first read of a body announced larger (`Content-Length`), or
+    /// once a chunked one grows past it; an app that fails with it before its
+    /// head is answered `413`.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
+        self.config.limit_streams = true;
+        self
+    }
+
+    /// The longest wait for the next bytes of a request body (none by
+    /// default; the server's own timeouts still apply). Past it, Blocking's
+    /// `wsgi.input` fails with
+    /// [`Error::BodyTimeout`](gateway_core::Error::BodyTimeout) (an app
+    /// that fails with it before its head is answered `408 Request
+    /// Timeout`; after it, the response is aborted), and Inline dispatch
+    /// answers `408` without running the app.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_timeout = Some(timeout);
+        self
+    }
+
+    /// The longest a request may take from `call` to its final head (none by
+    /// default). Past it the request is answered without the app: `503` with
+    /// `Retry-After` while it still waits for a Blocking place, `504 Gateway
+    /// Timeout` once the app runs; the connection is free for the next
+    /// request, and the deadline is reported on `wsgi.errors`. Rust cannot
+    /// stop a thread: an app blocked forever stays blocked on its thread and
+    /// keeps its [`max_blocking`](Self::max_blocking) place, whatever the
+    /// deadline. (Time spent in `poll_ready` does not count: bound it with
+    /// [`max_queued`](Self::max_queued).)
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.config.deadline = Some(deadline);
+        self
+    }
+
+    /// How many Blocking requests may wait at once for one of the
+    /// [`max_blocking`](Self::max_blocking) places (no bound by default).
+    /// One more is answered `503 Service Unavailable` with `Retry-After: 1`
+    /// at once, never dropped. Counted over the clones made after this call.
+    pub fn max_queued(mut self, requests: usize) -> Self {
+        self.config.max_queued = Some(requests);
+        self.queue = Arc::new(AtomicUsize::new(0));
+        self.slot = None;
         self
     }
 
@@ -205,9 +268,23 @@ where
         if !matches!(self.policy, Policy::Always(Dispatch::Blocking)) || self.permit.is_some() {
             return Poll::Ready(Ok(()));
         }
+        if self.refuse {
+            return Poll::Ready(Ok(()));
+        }
         if let Ok(permit) = self.places.clone().try_acquire_owned() {
             self.permit = Some(permit);
+            self.slot = None;
             return Poll::Ready(Ok(()));
+        }
+        if self.slot.is_none() {
+            match QueueSlot::enter(&self.queue, self.config.max_queued) {
+                Some(slot) => self.slot = Some(slot),
+                None => {
+                    // Full: `call` answers 503 at once.
+                    self.refuse = true;
+                    return Poll::Ready(Ok(()));
+                }
+            }
         }
         let places = &self.places;
         let waiting = self
@@ -219,6 +296,7 @@ where
                 // `call` then answers 503 rather than run without a place.
                 self.permit = permit;
                 self.waiting = None;
+                self.slot = None;
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => Poll::Pending,
@@ -226,8 +304,12 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if std::mem::take(&mut self.refuse) {
+            return ResponseFuture::answer(busy());
+        }
         let (parts, body) = req.into_parts();
-        match &self.policy {
+        let deadline = Deadline::of(&self.config, &parts);
+        let future = match &self.policy {
             Policy::Always(Dispatch::Inline) => {
                 ResponseFuture::inline(&self.app, &self.config, parts, body)
             }
@@ -247,12 +329,14 @@ where
                         &self.app,
                         &self.config,
                         &self.places,
+                        &self.queue,
                         parts,
                         body,
                     )
                 }
             }
-        }
+        };
+        future.with_deadline(deadline)
     }
 }
 
@@ -266,6 +350,9 @@ impl<A> Clone for AppService<A> {
             places: self.places.clone(),
             permit: None,
             waiting: None,
+            queue: self.queue.clone(),
+            slot: None,
+            refuse: false,
         }
     }
 }
@@ -277,6 +364,8 @@ impl<A> fmt::Debug for AppService<A> {
             .field("body_limit", &self.config.body_limit)
             .field("url_scheme", &self.config.url_scheme)
             .field("free_places", &self.places.available_permits())
+            .field("max_queued", &self.config.max_queued)
+            .field("deadline", &self.config.deadline)
             .finish_non_exhaustive()
     }
 }

@@ -18,6 +18,17 @@ use crate::{Body, BodyInfo, End, Error, ErrorStream, Handled, Head, Intercept, O
 /// The body of the `500` sent when the app fails before its head.
 const ERROR_BODY: &[u8] = b"Internal Server Error\n";
 
+/// The body of the answer to an error before the head: the client's errors
+/// ([`Error::is_client_error`]) say what the client did wrong (the message
+/// names no app detail); any other is a plain `500`.
+fn error_body(error: &Error) -> Bytes {
+    if error.is_client_error() {
+        Bytes::from(format!("{error}\n"))
+    } else {
+        Bytes::from_static(ERROR_BODY)
+    }
+}
+
 /// The response body as the Handler gives it to the server: an iterator of
 /// chunks after every interceptor and every framing rule. An `Err` means the
 /// response must be aborted (the connection closed). Dropping it closes the
@@ -410,12 +421,13 @@ impl Output {
     pub(super) fn error_before_head(mut self, error: Error) -> Handled {
         self.log(&error);
         self.drop_body();
-        let mut head = Head::new(StatusCode::INTERNAL_SERVER_ERROR);
+        let error_body = error_body(&error);
+        let mut head = Head::new(error.status());
         head.headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        let mut body = Bytes::from_static(ERROR_BODY);
+        let mut body = error_body.clone();
         let fresh = {
             let mut state = self.slot.lock();
             state.head_sent = true;
@@ -447,7 +459,7 @@ impl Output {
         if self.frame(&mut head, Some(body.len() as u64)).is_err() {
             // An interceptor broke the Content-Length of the 500: send ours.
             head.headers.remove(CONTENT_LENGTH);
-            body = Bytes::from_static(ERROR_BODY);
+            body = error_body;
             let _ = self.frame(&mut head, Some(body.len() as u64));
         }
         self.send(body);

@@ -75,7 +75,11 @@ where
         Input::empty()
     } else {
         let length = body.size_hint().exact();
-        Input::from_reader(BodyReader::new(body), length)
+        let limit = config.limit_streams.then_some(config.body_limit as u64);
+        let reader = BodyReader::new(body)
+            .limit(limit)
+            .timeout(config.body_timeout);
+        Input::from_reader(reader, length)
     };
     let environ = environ(parts, input, config);
     let (tx, rx) = oneshot::channel();

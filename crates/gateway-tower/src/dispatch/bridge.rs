@@ -12,6 +12,16 @@ use crate::{ConnectionInfo, GatewayBody};
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) body_limit: usize,
+    /// Whether Blocking's streaming `wsgi.input` enforces `body_limit` too
+    /// (only once [`AppService::body_limit`](crate::AppService::body_limit)
+    /// was called).
+    pub(crate) limit_streams: bool,
+    /// The longest wait for the next frame of a request body.
+    pub(crate) body_timeout: Option<std::time::Duration>,
+    /// The longest a request may take to its final head.
+    pub(crate) deadline: Option<std::time::Duration>,
+    /// The most Blocking requests waiting for a place at once.
+    pub(crate) max_queued: Option<usize>,
     pub(crate) url_scheme: UrlScheme,
     /// `wsgi.errors` for every request, when not the default (`tracing`).
     pub(crate) errors: Option<ErrorStream>,
@@ -102,6 +112,23 @@ pub(crate) fn start(response: Handled, kind: RequestKind) -> Started {
         first,
         rest,
         length,
+    }
+}
+
+/// Report `error` on the request's `wsgi.errors` (the service's stream, or
+/// the default), naming the request: for answers the app never saw.
+pub(crate) fn report(parts: &http::request::Parts, config: &Config, error: &dyn std::fmt::Display) {
+    let line = gateway_core::RequestLine {
+        method: parts.method.as_str(),
+        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        request_id: parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+    };
+    match &config.errors {
+        Some(errors) => errors.report(&line, error),
+        None => ErrorStream::default().report(&line, error),
     }
 }
 

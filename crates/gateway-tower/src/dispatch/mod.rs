@@ -7,6 +7,7 @@ pub(crate) mod bridge;
 mod future;
 pub(crate) mod inline;
 mod pool;
+pub(crate) mod queue;
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
 
+pub(crate) use self::future::Deadline;
 pub use self::future::ResponseFuture;
 
 /// How an [`AppService`](crate::AppService) runs its app: on a blocking

@@ -1,0 +1,217 @@
+//! A client's bad request body is the client's error, over a real socket:
+//! a bad chunk size, a truncated chunk or a body shorter than its
+//! `Content-Length` is `400` (not `500`), a body over the limit `413`
+//! (chunked ones too, mid-stream), a stalled one `408`; the app gets a typed
+//! [`gateway::Error`] from `wsgi.input`, and the line on `wsgi.errors` says
+//! whose error it was.
+
+mod common;
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{MODES, captured_errors, raw, raw_then_eof, read_head, start};
+use gateway::tower::{AppService, Dispatch};
+use gateway::{Body, Environ, Error, StartResponse};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// What the app got from `wsgi.input`, when it failed.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// An app that reads its whole body before its head, keeping the error.
+fn reader(
+    seen: &Seen,
+) -> impl Fn(Environ, StartResponse) -> Result<Body, Error> + Send + Sync + 'static {
+    let seen = seen.clone();
+    move |mut environ: Environ, sr: StartResponse| {
+        let mut body = Vec::new();
+        if let Err(e) = environ.input().read_to_end(&mut body) {
+            let error = Error::from(e);
+            seen.lock()
+                .unwrap()
+                .push(format!("{}: {error}", error.status()));
+            return Err(error);
+        }
+        sr.start("200 OK", [("Content-Type", "text/plain")])?;
+        Ok(Body::from(body))
+    }
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+const CHUNKED: &str = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+#[tokio::test]
+async fn a_bad_chunk_size_is_a_400_reported_as_the_clients() {
+    for mode in MODES {
+        let seen = Seen::default();
+        let (errors, lines) = captured_errors();
+        let service = AppService::new(reader(&seen)).dispatch(mode).errors(errors);
+        let server = start(service).await;
+        let answer = text(
+            raw(
+                server.addr,
+                format!("{CHUNKED}zz\r\nhello\r\n0\r\n\r\n").as_bytes(),
+            )
+            .await,
+        );
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{mode:?}: {answer}");
+        let lines = lines.lock().unwrap().clone();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("POST /echo") && l.contains("the client's error")),
+            "{mode:?}: {lines:?}"
+        );
+        if mode == Dispatch::Blocking {
+            let seen = seen.lock().unwrap().clone();
+            assert!(seen.len() == 1 && seen[0].starts_with("400 "), "{seen:?}");
+        }
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_chunk_then_eof_is_a_400() {
+    for mode in MODES {
+        let seen = Seen::default();
+        let service = AppService::new(reader(&seen)).dispatch(mode);
+        let server = start(service).await;
+        let answer = text(raw_then_eof(server.addr, format!("{CHUNKED}a\r\nabc").as_bytes()).await);
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{mode:?}: {answer:?}");
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_then_eof_is_a_400() {
+    for mode in MODES {
+        let seen = Seen::default();
+        let service = AppService::new(reader(&seen)).dispatch(mode);
+        let server = start(service).await;
+        let request = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc";
+        let answer = text(raw_then_eof(server.addr, request).await);
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{mode:?}: {answer:?}");
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_demo_echo_streaming_its_body_answers_a_bad_chunk_400() {
+    // The head is only final with the first chunk, read from wsgi.input.
+    let server = start(common::demo(Dispatch::Blocking)).await;
+    let answer = text(raw(server.addr, format!("{CHUNKED}zz\r\n").as_bytes()).await);
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn blocking_dispatch_with_a_body_limit_answers_413_chunked_ones_mid_stream() {
+    let seen = Seen::default();
+    let service = AppService::new(reader(&seen)).body_limit(1024);
+    assert_eq!(service.mode(), Some(Dispatch::Blocking));
+    let server = start(service).await;
+    // Announced too large: refused at the first read.
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n")
+        .await
+        .unwrap();
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 413 "), "{head}");
+    // Chunked, growing past the limit.
+    let mut chunked = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        chunked.extend_from_slice(b"200\r\n");
+        chunked.extend_from_slice(&[b'a'; 512]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let answer = text(raw(server.addr, &chunked).await);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.iter().all(|s| s.starts_with("413 ")), "{seen:?}");
+    // At the limit: served.
+    let at_limit = common::request("POST", &server.url("/echo"), vec![b'b'; 1024]);
+    assert_eq!(
+        common::send(&common::client(), at_limit).await.body.len(),
+        1024
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_a_408_and_a_typed_error_not_a_hang() {
+    for mode in MODES {
+        let seen = Seen::default();
+        let (errors, lines) = captured_errors();
+        let service = AppService::new(reader(&seen))
+            .dispatch(mode)
+            .errors(errors)
+            .body_timeout(Duration::from_millis(200));
+        let server = start(service).await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let head = read_head(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 408 "), "{mode:?}: {head}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let lines = lines.lock().unwrap().clone();
+        assert!(
+            lines.iter().any(|l| l.contains("timed out")),
+            "{mode:?}: {lines:?}"
+        );
+        if mode == Dispatch::Blocking {
+            let seen = seen.lock().unwrap().clone();
+            assert!(seen.len() == 1 && seen[0].starts_with("408 "), "{seen:?}");
+        }
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_body_stalled_after_the_head_closes_the_connection() {
+    // The head and a first chunk are out when the app reads its body.
+    let app = |mut environ: Environ, sr: StartResponse| -> Result<Body, Error> {
+        sr.start("200 OK", [("Content-Type", "text/plain")])?;
+        let mut input = environ.take_input();
+        let mut first = true;
+        Ok(Body::try_iter(std::iter::from_fn(move || {
+            if std::mem::take(&mut first) {
+                return Some(Ok(bytes::Bytes::from_static(b"started\n")));
+            }
+            let mut rest = Vec::new();
+            match input.read_to_end(&mut rest) {
+                Ok(_) => None,
+                Err(e) => Some(Err(Error::from(e))),
+            }
+        })))
+    };
+    let service = AppService::new(app).body_timeout(Duration::from_millis(200));
+    let server = start(service).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let answer = text(common::read_to_close(&mut stream).await);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.contains("started\n"), "{answer}");
+    assert!(
+        !answer.ends_with("0\r\n\r\n"),
+        "the response is cut: {answer:?}"
+    );
+    server.stop().await.unwrap();
+}
