@@ -9,7 +9,9 @@
 //!
 //! Every response carries `x-request-id` (the client's, or a new UUID); a
 //! request whose head takes longer than 30 s gets `408`; a panic in a layer
-//! becomes a `500`. Ctrl-C or SIGTERM stops it once the requests in flight
+//! becomes a `500`. A client gets 10 s to send its request head (then the
+//! connection is closed); a request line over 8 KiB gets `414`, a header
+//! line over 8 KiB, more than 100 fields or a head over 32 KiB `431`. Ctrl-C or SIGTERM stops it once the requests in flight
 //! have finished, with exit status 0, and the access log's buffer written
 //! out. `RUST_LOG` sets the log level (`info`).
 //!
@@ -47,6 +49,9 @@ const REALM: &str = "gateway demo";
 
 /// How long a request may take to produce its head.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to send its request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -87,7 +92,13 @@ async fn main() -> std::io::Result<()> {
         .service(AppService::new(app).inline_when(never_blocks));
 
     let server = match Server::bind(&*addr).await {
-        Ok(server) => server.server_header("gateway"),
+        Ok(server) => server
+            .server_header("gateway")
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_request_line(8 * 1024)
+            .max_header_line(8 * 1024)
+            .max_head(32 * 1024)
+            .max_headers(100),
         Err(e) => {
             eprintln!("stack: {e}; pick another with --addr HOST:PORT or GATEWAY_ADDR");
             std::process::exit(1);
