@@ -155,3 +155,25 @@ async fn http2_gets_the_same_limits_on_one_stream() {
     assert_eq!(answer.status, 200);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn http2_header_lists_over_the_whole_head_limit_are_refused() {
+    let server = start_with(demo(Dispatch::Inline), |s| s).await;
+    let client = h2_client();
+    // 40 fields of 1,000 bytes: each line fine, 40 KB in all over 32 KiB.
+    let mut request = http::Request::get(server.url("/"));
+    for i in 0..40 {
+        request = request.header(format!("x-{i:02}"), "v".repeat(990));
+    }
+    let request = request.body(Full::<Bytes>::default()).unwrap();
+    let run = client.request(request);
+    let outcome = tokio::time::timeout(common::STEP, run)
+        .await
+        .expect("an answer in time");
+    // h2 answers 431 on that stream (SETTINGS_MAX_HEADER_LIST_SIZE).
+    let response = outcome.expect("a response");
+    assert_eq!(response.status(), 431);
+    let answer = common::get(&client, &server.url("/")).await;
+    assert_eq!(answer.status, 200);
+    server.stop().await.unwrap();
+}
