@@ -3,6 +3,7 @@
 //! Documented on [`Server`](crate::Server).
 
 mod body;
+mod errors;
 mod limits;
 mod service;
 mod shutdown;
@@ -25,6 +26,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::Semaphore;
 use tower::Service;
 
+use self::errors::{is_connection_error, log_connection_error};
 pub use self::limits::{
     DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE,
 };
@@ -356,33 +358,6 @@ impl Server {
         }
         Ok(())
     }
-}
-
-/// A connection's end in error: a head hyper refused (it answered `400`,
-/// `414` or `431`) is logged; the rest (a timeout, a reset) only traced.
-fn log_connection_error(
-    errors: &ErrorStream,
-    remote: SocketAddr,
-    e: &(dyn std::error::Error + 'static),
-) {
-    match e.downcast_ref::<hyper::Error>() {
-        // hyper names the cause: "message head is too large" (431),
-        // "invalid URI" or "invalid HTTP header parsed" (400), ...
-        Some(e) if e.is_parse() => errors.log(&format!(
-            "gateway: refused a request head from {remote}: {e}; answered and closed"
-        )),
-        _ => tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}"),
-    }
-}
-
-/// Errors about one connection, not the listener: accept again at once.
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
 }
 
 /// Serve `service` on `listener` with the default settings, until SIGINT or SIGTERM.
