@@ -9,7 +9,9 @@
 //!
 //! Every response carries `x-request-id` (the client's, or a new UUID); a
 //! request whose head takes longer than 30 s gets `408`; a panic in a layer
-//! becomes a `500`. Ctrl-C or SIGTERM stops it once the requests in flight
+//! becomes a `500`. A client gets 10 s to send its request head (then the
+//! connection is closed); a request line over 8 KiB gets `414`, a header
+//! line over 8 KiB, more than 100 fields or a head over 32 KiB `431`. Ctrl-C or SIGTERM stops it once the requests in flight
 //! have finished, with exit status 0, and the access log's buffer written
 //! out. `RUST_LOG` sets the log level (`info`).
 //!
@@ -46,6 +48,9 @@ const REALM: &str = "gateway demo";
 /// How long a request may take to produce its head.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a client may take to send its request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = match cli::listen_addr() {
@@ -66,7 +71,9 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let (user, password, token) = demo_credentials();
-    let app = match demo_stack(&user, &password, &token) {
+    let access_log = AccessLog::new().to_buffered_writer(std::io::stdout(), Buffer::new());
+    let flush = access_log.flush_handle();
+    let app = match demo_stack(access_log, &user, &password, &token) {
         Ok(app) => app,
         Err(why) => {
             eprintln!("stack: {why}");
@@ -85,7 +92,13 @@ async fn main() -> std::io::Result<()> {
         .service(AppService::new(app).inline_when(never_blocks));
 
     let server = match Server::bind(&*addr).await {
-        Ok(server) => server.server_header("gateway"),
+        Ok(server) => server
+            .server_header("gateway")
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_request_line(8 * 1024)
+            .max_header_line(8 * 1024)
+            .max_head(32 * 1024)
+            .max_headers(100),
         Err(e) => {
             eprintln!("stack: {e}; pick another with --addr HOST:PORT or GATEWAY_ADDR");
             std::process::exit(1);
@@ -97,6 +110,9 @@ async fn main() -> std::io::Result<()> {
         server.local_addr()?
     );
     server.serve(service).await?;
+    // Every request has been answered and logged; a blocking-pool thread
+    // may still hold the app (and so the log) a moment: write the buffer now.
+    flush.flush();
     eprintln!("stack: stopped");
     Ok(())
 }
@@ -106,9 +122,14 @@ async fn main() -> std::io::Result<()> {
 /// `buffer=64k flush=1s`: written at least every second, and all of it at
 /// shutdown), gzip, Basic auth on `/private/`, Bearer auth on `/api/`, and
 /// the demo app.
-fn demo_stack(user: &str, password: &str, token: &str) -> Result<impl App, AuthError> {
+fn demo_stack(
+    access_log: AccessLog,
+    user: &str,
+    password: &str,
+    token: &str,
+) -> Result<impl App, AuthError> {
     Ok(Stack::new()
-        .with(AccessLog::new().to_buffered_writer(std::io::stdout(), Buffer::new()))
+        .with(access_log)
         .with(Gzip::new())
         .with(
             BasicAuth::new(REALM, Credentials::new([(user, password)])?)?

@@ -271,3 +271,23 @@ pub async fn raw_then_eof(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     stream.shutdown().await.unwrap();
     read_to_close(&mut stream).await
 }
+
+/// As [`raw`], but a write the server cuts short is no failure: the
+/// answer is what was read before the server closed the connection.
+pub async fn raw_lenient(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let _ = tokio::time::timeout(STEP, stream.write_all(bytes)).await;
+    read_to_close(&mut stream).await
+}
+
+/// The status code of the first response in `answer`, if it has one.
+pub fn status_of(answer: &[u8]) -> Option<u16> {
+    let line = answer.split(|&b| b == b'\r').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// How many responses `answer` holds (counted by their status lines).
+pub fn responses_in(answer: &[u8]) -> usize {
+    answer.windows(9).filter(|w| w == b"HTTP/1.1 ").count()
+}

@@ -2,6 +2,9 @@
 //!
 //! Documented on [`Server`](crate::Server).
 
+mod body;
+mod errors;
+mod limits;
 mod service;
 mod shutdown;
 mod timer;
@@ -23,6 +26,11 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::Semaphore;
 use tower::Service;
 
+use self::errors::{is_connection_error, log_connection_error};
+pub use self::limits::{
+    DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE,
+};
+use self::limits::{Limits, MIN_MAX_HEAD};
 use self::service::Connected;
 use self::shutdown::Trigger;
 use self::timer::ConnectionTimer;
@@ -51,6 +59,23 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// accept error (out of file descriptors, a connection reset before it was
 /// accepted) is logged, and the server goes on.
 ///
+/// A request head past a limit is answered by the server itself, logged to
+/// the [`error_stream`](Server::error_stream), and its connection closed:
+/// a request line longer than [`max_request_line`](Server::max_request_line)
+/// gets `414`; a header line longer than
+/// [`max_header_line`](Server::max_header_line), more fields than
+/// [`max_headers`](Server::max_headers), or a whole head larger than
+/// [`max_head`](Server::max_head) get `431`. The defaults are nginx's and
+/// gunicorn's (8 KiB lines, a 32 KiB head, 100 fields). A head hyper cannot
+/// parse (an obsolete line folding, a NUL, a space before the colon) gets
+/// `400`, and so do a request target in a form its method does not take
+/// (`*` but for `OPTIONS`, `host:port` but for `CONNECT`), a missing or
+/// repeated `Host` or one that differs from the target's authority (RFC
+/// 9112 §3.2), and `Content-Type` or `Content-Length` sent twice with
+/// different values. The service never sees such a request. Over HTTP/2 the
+/// same checks hold, and the decoded header list is capped at `max_head`
+/// (`SETTINGS_MAX_HEADER_LIST_SIZE`); a refusal there ends one stream only.
+///
 /// It stops on SIGINT or SIGTERM, or when the future given to
 /// [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
 /// accepting, lets every request in flight finish (idle connections close at
@@ -71,6 +96,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 ///     let server = Server::bind("127.0.0.1:8000").await?
 ///         .max_connections(1024)
 ///         .header_read_timeout(std::time::Duration::from_secs(10))
+///         .max_request_line(4 * 1024)
 ///         .server_header("gateway");
 ///     eprintln!("listening on http://{}", server.local_addr()?);
 ///     server.serve(hello.into_service()).await
@@ -80,6 +106,8 @@ pub struct Server {
     listener: TcpListener,
     max_connections: usize,
     header_read_timeout: Option<Duration>,
+    limits: Limits,
+    errors: ErrorStream,
     keep_alive: bool,
     server_header: Result<Option<HeaderValue>, String>,
     signals: bool,
@@ -120,6 +148,8 @@ impl Server {
             listener,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            limits: Limits::default(),
+            errors: ErrorStream::default(),
             keep_alive: true,
             server_header: Ok(None),
             signals: true,
@@ -142,6 +172,46 @@ impl Server {
     /// forever). 30 seconds by default.
     pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.header_read_timeout = timeout.into();
+        self
+    }
+
+    /// The longest request line (`GET /target HTTP/1.1`; for HTTP/2 the
+    /// method and `:path`) in bytes; a longer one gets `414 URI Too Long`.
+    /// [`DEFAULT_MAX_REQUEST_LINE`] (8 KiB) by default.
+    pub fn max_request_line(mut self, bytes: usize) -> Self {
+        self.limits.request_line = bytes;
+        self
+    }
+
+    /// The longest header line (`name: value`) in bytes; a longer one gets
+    /// `431 Request Header Fields Too Large`. [`DEFAULT_MAX_HEADER_LINE`]
+    /// (8 KiB) by default.
+    pub fn max_header_line(mut self, bytes: usize) -> Self {
+        self.limits.header_line = bytes;
+        self
+    }
+
+    /// The largest whole request head in bytes (at least 8 KiB, hyper's
+    /// smallest read buffer); a larger one gets `431`. For HTTP/1 it is
+    /// hyper's `max_buf_size`, for HTTP/2 the `SETTINGS_MAX_HEADER_LIST_SIZE`
+    /// it advertises. [`DEFAULT_MAX_HEAD`] (32 KiB) by default.
+    pub fn max_head(mut self, bytes: usize) -> Self {
+        self.limits.head = bytes.max(MIN_MAX_HEAD);
+        self
+    }
+
+    /// The most header fields in a request; more get `431`.
+    /// [`DEFAULT_MAX_HEADERS`] (100) by default.
+    pub fn max_headers(mut self, n: usize) -> Self {
+        self.limits.headers = n;
+        self
+    }
+
+    /// Where the server's own log lines go: refused requests, accept
+    /// errors. [`ErrorStream::default`] (`tracing` when a subscriber is
+    /// installed, else stderr) unless told otherwise.
+    pub fn error_stream(mut self, errors: ErrorStream) -> Self {
+        self.errors = errors;
         self
     }
 
@@ -194,8 +264,18 @@ impl Server {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(self.limits.head.max(MIN_MAX_HEAD))
             .keep_alive(self.keep_alive);
-        builder.http2().timer(TokioTimer::new());
+        if self.limits.headers != DEFAULT_MAX_HEADERS {
+            // hyper's default, kept on the stack; any other count costs an
+            // allocation per request.
+            builder.http1().max_headers(self.limits.headers);
+        }
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(self.limits.head).unwrap_or(u32::MAX));
+        let errors = Arc::new(self.errors);
         let builder = Arc::new(builder);
         let places = Arc::new(Semaphore::new(self.max_connections));
         let graceful = GracefulShutdown::new();
@@ -218,7 +298,7 @@ impl Server {
                     Err(e) => {
                         if !is_connection_error(&e) {
                             // Never silent: stderr when no subscriber is installed.
-                            ErrorStream::default().log(&format!(
+                            errors.log(&format!(
                                 "gateway: accept error: {e}; retrying in {ACCEPT_ERROR_PAUSE:?}"
                             ));
                             tokio::select! {
@@ -239,8 +319,11 @@ impl Server {
                 service: service.clone(),
                 info,
                 server: server.clone(),
+                limits: self.limits,
+                errors: errors.clone(),
             };
             let builder = builder.clone();
+            let errors = errors.clone();
             let watcher = graceful.watcher();
             let timed = self.header_read_timeout.is_some();
             tokio::spawn(async move {
@@ -256,7 +339,7 @@ impl Server {
                 };
                 let conn = builder.serve_connection(TokioIo::new(stream), service);
                 if let Err(e) = watcher.watch(conn).await {
-                    tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}");
+                    log_connection_error(&errors, remote, &*e);
                 }
                 drop(permit);
             });
@@ -267,8 +350,7 @@ impl Server {
             tokio::select! {
                 () = graceful.shutdown() => {}
                 () = shutdown::wait(true, None) => {
-                    ErrorStream::default()
-                        .log("gateway: second signal: not waiting for the requests in flight");
+                    errors.log("gateway: second signal: not waiting for the requests in flight");
                 }
             }
         } else {
@@ -276,16 +358,6 @@ impl Server {
         }
         Ok(())
     }
-}
-
-/// Errors about one connection, not the listener: accept again at once.
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
 }
 
 /// Serve `service` on `listener` with the default settings, until SIGINT or SIGTERM.
@@ -307,6 +379,8 @@ impl fmt::Debug for Server {
             .field("local_addr", &self.listener.local_addr().ok())
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("limits", &self.limits)
+            .field("errors", &self.errors)
             .field("keep_alive", &self.keep_alive)
             .field("server_header", &self.server_header)
             .field("signals", &self.signals)

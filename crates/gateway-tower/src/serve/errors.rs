@@ -1,0 +1,35 @@
+//! How the `Server` tells a connection's errors apart: the ones to log
+//! (a request head hyper refused), the ones only traced (a timeout, a
+//! reset), and accept errors about one connection rather than the listener.
+
+use std::io;
+use std::net::SocketAddr;
+
+use gateway_core::ErrorStream;
+
+/// A connection's end in error: a head hyper refused (it answered `400`,
+/// `414` or `431`) is logged; the rest (a timeout, a reset) only traced.
+pub(crate) fn log_connection_error(
+    errors: &ErrorStream,
+    remote: SocketAddr,
+    e: &(dyn std::error::Error + 'static),
+) {
+    match e.downcast_ref::<hyper::Error>() {
+        // hyper names the cause: "message head is too large" (431),
+        // "invalid URI" or "invalid HTTP header parsed" (400), ...
+        Some(e) if e.is_parse() => errors.log(&format!(
+            "gateway: refused a request head from {remote}: {e}; answered and closed"
+        )),
+        _ => tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}"),
+    }
+}
+
+/// Errors about one connection, not the listener: accept again at once.
+pub(crate) fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
