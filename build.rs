@@ -6,13 +6,14 @@
 use std::path::Path;
 
 /// Each guide, and the module of the facade whose page it is.
-const PAGES: [(&str, &str); 7] = [
+const PAGES: [(&str, &str); 8] = [
     ("guide.md", "crate::docs::guide"),
     ("tower.md", "crate::docs::tower"),
     ("middleware.md", "crate::docs::middleware"),
     ("design.md", "crate::docs::design"),
     ("dispatch.md", "crate::docs::dispatch"),
     ("conformance.md", "crate::docs::conformance"),
+    ("reliability.md", "crate::docs::reliability"),
     ("benchmarks.md", "crate::docs::benchmarks"),
 ];
 

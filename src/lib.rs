@@ -35,6 +35,9 @@ pub mod docs {
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/conformance.md"))]
     pub mod conformance {}
 
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/reliability.md"))]
+    pub mod reliability {}
+
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/benchmarks.md"))]
     pub mod benchmarks {}
 }
