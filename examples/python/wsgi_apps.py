@@ -164,3 +164,16 @@ def text_chunk(environ, start_response):
 def big(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"gateway python " * 4096]
+
+
+def slow_upload(environ, start_response):
+    # Waits for the client's body: the GIL must be released meanwhile.
+    data = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"got " + data]
+
+
+def endless(environ, start_response):
+    # A download the client abandons: close() must still run.
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return Closing("socket-gone", [b"x" * 65536] * 100000)

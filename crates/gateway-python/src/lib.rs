@@ -166,8 +166,9 @@ fn into_body(py: Python<'_>, result: Bound<'_, PyAny>, errors: ErrorStream) -> P
             return Ok(body.on_close(move || close(&filelike, &errors)));
         }
     }
-    if let Ok(list) = result.cast::<PyList>() {
-        // A list has no close(): its chunks are taken now, under the GIL we hold.
+    if let Ok(list) = result.cast_exact::<PyList>() {
+        // A list (not a subclass, which could have close()) has no close():
+        // its chunks are taken now, under the GIL we hold.
         let mut chunks = Vec::with_capacity(list.len());
         for item in list.iter() {
             chunks.push(chunk(&item)?);
@@ -233,11 +234,13 @@ fn real_file(filelike: &Bound<'_, PyAny>) -> Option<(std::fs::File, u64)> {
     }
     let fd: i64 = filelike.call_method0("fileno").ok()?.extract().ok()?;
     let pos: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
-    let mut file = std::fs::File::open(format!("/proc/self/fd/{fd}")).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
+    // Checked before opening: opening a FIFO could block.
+    let path = format!("/proc/self/fd/{fd}");
+    if !std::fs::metadata(&path).ok()?.is_file() {
         return None;
     }
+    let mut file = std::fs::File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
     file.seek(SeekFrom::Start(pos)).ok()?;
     Some((file, meta.len().saturating_sub(pos)))
 }
