@@ -177,3 +177,18 @@ def endless(environ, start_response):
     # A download the client abandons: close() must still run.
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
     return Closing("socket-gone", [b"x" * 65536] * 100000)
+
+
+def rules(environ, start_response):
+    # Each broken rule raises a Python exception carrying the Rust message.
+    messages = []
+    try:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Bad", "5 \u20ac")])
+    except Exception as err:
+        messages.append("%s: %s" % (type(err).__name__, err))
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    try:
+        start_response("201 Created", [("Content-Type", "text/plain")])
+    except Exception as err:
+        messages.append("%s: %s" % (type(err).__name__, err))
+    return ["\n".join(messages).encode()]

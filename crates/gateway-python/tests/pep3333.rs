@@ -335,3 +335,32 @@ fn pyapp_is_an_app() {
     fn is_app<A: App>(_: &A) {}
     is_app(&validated("hello"));
 }
+
+#[test]
+fn a_second_start_response_and_a_bad_header_value_say_which_rule() {
+    let response = Client::new(validated("rules")).get("/").send();
+    assert_eq!(response.status, 200);
+    let text = response.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("ValueError: start_response: the value of header"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("RuntimeError: start_response called a second time"),
+        "{text}"
+    );
+}
+
+#[test]
+fn write_takes_bytes_only() {
+    // Not validated: the validator's write() wrapper would refuse the str itself.
+    let app = Python::attach(|py| {
+        let code = c"def app(environ, start_response):\n    write = start_response('200 OK', [('Content-Type', 'text/plain')])\n    try:\n        write('text')\n    except TypeError as err:\n        return [str(err).encode()]\n    return [b'accepted']\n";
+        let module = PyModule::from_code(py, code, c"write_str.py", c"write_str").unwrap();
+        PyApp::new(module.getattr("app").unwrap().unbind())
+    });
+    let text = Client::new(app).get("/").send().text();
+    assert_eq!(text, "write() takes bytes, not str (PEP 3333)");
+}
