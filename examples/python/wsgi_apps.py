@@ -192,3 +192,13 @@ def rules(environ, start_response):
     except Exception as err:
         messages.append("%s: %s" % (type(err).__name__, err))
     return ["\n".join(messages).encode()]
+
+
+class FailingClose(Closing):
+    def close(self):
+        raise RuntimeError("close failed")
+
+
+def failing_close(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return FailingClose("failing", [b"body"])

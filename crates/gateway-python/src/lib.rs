@@ -179,8 +179,15 @@ fn into_body(py: Python<'_>, result: Bound<'_, PyAny>, errors: ErrorStream) -> P
             _ => Body::iter(chunks),
         });
     }
-    let iter = result.try_iter()?.into_any().unbind();
-    let iterable = result.unbind();
+    let iterable = result.clone().unbind();
+    let iter = match result.try_iter() {
+        Ok(iter) => iter.into_any().unbind(),
+        Err(err) => {
+            // Not iterable, but it may still have close(): PEP 3333 wants it called.
+            close(&iterable, &errors);
+            return Err(err);
+        }
+    };
     Ok(Body::try_iter(PyIter { iter: Some(iter) }).on_close(move || close(&iterable, &errors)))
 }
 

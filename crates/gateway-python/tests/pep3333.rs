@@ -364,3 +364,19 @@ fn write_takes_bytes_only() {
     let text = Client::new(app).get("/").send().text();
     assert_eq!(text, "write() takes bytes, not str (PEP 3333)");
 }
+
+#[test]
+fn an_exception_from_close_goes_to_wsgi_errors() {
+    let (errors, text) = log();
+    let response = Client::new(validated("failing_close"))
+        .get("/")
+        .errors(errors)
+        .send();
+    assert_eq!(response.text(), "body");
+    let log = text.lock().unwrap().clone();
+    assert!(
+        log.contains("close() of the application's iterable raised"),
+        "{log}"
+    );
+    assert!(log.contains("RuntimeError: close failed"), "{log}");
+}
