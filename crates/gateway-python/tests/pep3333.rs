@@ -90,11 +90,21 @@ fn the_example_hello_imports_by_module_and_callable() {
 fn inline_app_from_code() {
     let app = Python::attach(|py| {
         let code = CString::new(
-            "def app(environ, start_response):\n    start_response('201 Created', [('X-Inline', 'yes')])\n    return [b'inline']\n",
+            "def app(environ, start_response):\n    start_response('201 Created', [('Content-Type', 'text/plain'), ('X-Inline', 'yes')])\n    return [b'inline']\n",
         )
         .unwrap();
         let module = PyModule::from_code(py, &code, c"inline.py", c"inline").unwrap();
-        PyApp::new(module.getattr("app").unwrap().unbind())
+        let validator = py
+            .import("wsgiref.validate")
+            .unwrap()
+            .getattr("validator")
+            .unwrap();
+        PyApp::new(
+            validator
+                .call1((module.getattr("app").unwrap(),))
+                .unwrap()
+                .unbind(),
+        )
     });
     let response = Client::new(app).get("/").send();
     assert_eq!(response.status, 201);
