@@ -413,6 +413,9 @@ impl Environ {
             name: name.clone().into_owned(),
             rule,
         };
+        if matches!(&*name, "REMOTE_ADDR" | "REMOTE_PORT") && self.set_remote_var(&name, &value) {
+            return Ok(());
+        }
         match &*name {
             "SCRIPT_NAME" | "PATH_INFO" => {
                 let bytes = native_bytes(&value)
@@ -464,6 +467,37 @@ impl Environ {
             None => self.vars.push((name, value)),
         }
         Ok(())
+    }
+
+    /// `REMOTE_ADDR` / `REMOTE_PORT` set by name while the client's socket
+    /// address is known: a value that fits it (an IP, a port) changes it in
+    /// place and is not stored apart; one that does not (a proxy's name for
+    /// the client) ends the socket address, whose other half becomes a
+    /// variable too, so that [`Environ::get`] reads back what was set.
+    /// `true` when the socket address took the value.
+    fn set_remote_var(&mut self, name: &str, value: &str) -> bool {
+        let Some(mut addr) = self.remote_addr else {
+            return false;
+        };
+        let fits = if name == "REMOTE_ADDR" {
+            value.parse().map(|ip| addr.set_ip(ip)).is_ok()
+        } else {
+            value.parse().map(|port| addr.set_port(port)).is_ok()
+        };
+        if fits {
+            self.remote_addr = Some(addr);
+            return true;
+        }
+        self.remote_addr = None;
+        let (other, kept) = if name == "REMOTE_ADDR" {
+            ("REMOTE_PORT", addr.port().to_string())
+        } else {
+            ("REMOTE_ADDR", addr.ip().to_string())
+        };
+        if self.extra(other).is_none() {
+            self.vars.push((Cow::Borrowed(other), kept));
+        }
+        false
     }
 
     /// Remove an extra variable (one [`Environ::set_var`] stored as given,
@@ -528,13 +562,13 @@ impl Environ {
             "SERVER_PORT" => Some(Cow::Owned(self.server().1.to_string())),
             "SERVER_PROTOCOL" => Some(Cow::Borrowed(self.server_protocol())),
             "REMOTE_ADDR" => self
-                .extra("REMOTE_ADDR")
-                .map(Cow::Borrowed)
-                .or_else(|| self.remote_addr.map(|a| Cow::Owned(a.ip().to_string()))),
+                .remote_addr
+                .map(|a| Cow::Owned(a.ip().to_string()))
+                .or_else(|| self.extra("REMOTE_ADDR").map(Cow::Borrowed)),
             "REMOTE_PORT" => self
-                .extra("REMOTE_PORT")
-                .map(Cow::Borrowed)
-                .or_else(|| self.remote_addr.map(|a| Cow::Owned(a.port().to_string()))),
+                .remote_addr
+                .map(|a| Cow::Owned(a.port().to_string()))
+                .or_else(|| self.extra("REMOTE_PORT").map(Cow::Borrowed)),
             _ => return None,
         };
         Some(value)
@@ -993,6 +1027,17 @@ mod tests {
         assert_eq!(e.vars().filter(|(n, _)| n == "REMOTE_USER").count(), 1);
         assert_eq!(e.remove_var("REMOTE_USER").as_deref(), Some("bob"));
         assert_eq!(e.get("REMOTE_USER"), None);
+    }
+
+    #[test]
+    fn a_remote_addr_that_is_no_ip_replaces_the_socket_address() {
+        let mut e = environ(http::Request::get("/").body(()).unwrap());
+        e.remote_addr = Some("10.0.0.1:5000".parse().unwrap());
+        e.set_var("REMOTE_ADDR", "client.example").unwrap();
+        assert_eq!(e.remote_addr(), None);
+        assert_eq!(e.get("REMOTE_ADDR").as_deref(), Some("client.example"));
+        assert_eq!(e.get("REMOTE_PORT").as_deref(), Some("5000"));
+        assert_eq!(e.vars().filter(|(n, _)| n == "REMOTE_ADDR").count(), 1);
     }
 
     #[test]

@@ -46,10 +46,14 @@ mod output;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use http::StatusCode;
+use http::header::HeaderName;
 
 use crate::{App, Environ, Error, Head, StartResponse};
 
 pub use output::Output;
+
+/// The header an error report names the request by.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Runs apps by the rules of PEP 3333. Cheap to copy; holds no per-request state.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,7 +86,7 @@ impl Handler {
         let request = output::Request {
             method: environ.method().clone(),
             uri: environ.uri().clone(),
-            request_id: environ.headers().get("x-request-id").cloned(),
+            request_id: environ.headers().get(X_REQUEST_ID).cloned(),
         };
         let mut out = Output::new(slot, environ.errors().clone(), request);
         let called = guard(|| app.call(environ, start_response));

@@ -135,14 +135,14 @@ fn capture(log: &Log, environ: &Environ) -> Record {
     let plan = &log.plan;
     let needs = plan.needs;
     let time = needs.time.then(|| log.clock.now());
-    // A REMOTE_ADDR variable (a proxy-fixing middleware's) wins over the
-    // socket's address, as in `Environ::get`; only it comes borrowed.
-    let remote = match environ.get("REMOTE_ADDR") {
+    // The socket's address (which a proxy-fixing middleware's REMOTE_ADDR
+    // changes in place), else a REMOTE_ADDR given as a variable.
+    let remote = match environ.remote_addr() {
         _ if !needs.remote => Remote::None,
-        Some(Cow::Borrowed(var)) => Remote::Var(var.to_owned()),
-        _ => environ
-            .remote_addr()
-            .map_or(Remote::None, |addr| Remote::Ip(addr.ip())),
+        Some(addr) => Remote::Ip(addr.ip()),
+        None => environ
+            .get("REMOTE_ADDR")
+            .map_or(Remote::None, |var| Remote::Var(var.into_owned())),
     };
     let mut path = Vec::new();
     if needs.path {
