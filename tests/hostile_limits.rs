@@ -6,7 +6,8 @@ mod common;
 
 use bytes::Bytes;
 use common::{
-    captured_errors, demo, h2_client, raw, raw_lenient, responses_in, send, start_with, status_of,
+    assert_status, captured_errors, demo, h2_client, logged, raw, raw_lenient, responses_in, send,
+    start_with, status_of,
 };
 use gateway::tower::{DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_REQUEST_LINE, Dispatch};
 use http_body_util::Full;
@@ -25,21 +26,13 @@ async fn a_request_line_over_8_kib_is_414_logged_and_closed() {
     // "GET " + target + " HTTP/1.1" just over the default.
     let long = format!("/{}", "a".repeat(DEFAULT_MAX_REQUEST_LINE - 13));
     let answer = raw(server.addr, &head(&long, "")).await;
-    assert_eq!(
-        status_of(&answer),
-        Some(414),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 414);
     assert_eq!(
         responses_in(&answer),
         1,
         "the connection is closed after the 414"
     );
-    assert!(
-        lines.lock().unwrap().iter().any(|l| l.contains("414")),
-        "{lines:?}"
-    );
+    assert!(logged(&lines, &["414"]), "{lines:?}");
     // One byte shorter is the limit itself: served.
     let fits = format!("/{}", "a".repeat(DEFAULT_MAX_REQUEST_LINE - 14));
     let answer = raw(server.addr, &head(&fits, "Connection: close\r\n")).await;
@@ -53,21 +46,9 @@ async fn a_header_line_over_8_kib_is_431_logged_and_closed() {
     let server = start_with(demo(Dispatch::Inline), |s| s.error_stream(errors)).await;
     let big = format!("X-Big: {}\r\n", "v".repeat(DEFAULT_MAX_HEADER_LINE));
     let answer = raw(server.addr, &head("/", &big)).await;
-    assert_eq!(
-        status_of(&answer),
-        Some(431),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 431);
     assert_eq!(responses_in(&answer), 1);
-    assert!(
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("431") && l.contains("x-big")),
-        "{lines:?}"
-    );
+    assert!(logged(&lines, &["431", "x-big"]), "{lines:?}");
     server.stop().await.unwrap();
 }
 
@@ -77,21 +58,9 @@ async fn a_200_kb_header_line_is_431_not_200() {
     let server = start_with(demo(Dispatch::Inline), |s| s.error_stream(errors)).await;
     let huge = format!("X-Huge: {}\r\n", "v".repeat(200_000));
     let answer = raw_lenient(server.addr, &head("/", &huge)).await;
-    assert_eq!(
-        status_of(&answer),
-        Some(431),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 431);
     assert_eq!(responses_in(&answer), 1);
-    assert!(
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("too large")),
-        "{lines:?}"
-    );
+    assert!(logged(&lines, &["too large"]), "{lines:?}");
     server.stop().await.unwrap();
 }
 
@@ -106,21 +75,11 @@ async fn the_whole_head_and_the_field_count_are_capped() {
         .map(|i| format!("X-{i:02}: {}\r\n", "v".repeat(994)))
         .collect();
     let answer = raw_lenient(server.addr, &head("/", &lines)).await;
-    assert_eq!(
-        status_of(&answer),
-        Some(431),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 431);
     // 11 small fields (Host is one) over max_headers(10).
     let many: String = (0..10).map(|i| format!("X-{i}: v\r\n")).collect();
     let answer = raw(server.addr, &head("/", &many)).await;
-    assert_eq!(
-        status_of(&answer),
-        Some(431),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 431);
     assert_eq!(responses_in(&answer), 1);
     // 10 are fine.
     let ten: String = (0..8).map(|i| format!("X-{i}: v\r\n")).collect();
@@ -129,12 +88,7 @@ async fn the_whole_head_and_the_field_count_are_capped() {
         &head("/", &format!("{ten}Connection: close\r\n")),
     )
     .await;
-    assert_eq!(
-        status_of(&answer),
-        Some(200),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    assert_status(&answer, 200);
     server.stop().await.unwrap();
 }
 

@@ -291,3 +291,23 @@ pub fn status_of(answer: &[u8]) -> Option<u16> {
 pub fn responses_in(answer: &[u8]) -> usize {
     answer.windows(9).filter(|w| w == b"HTTP/1.1 ").count()
 }
+
+/// Assert that `answer` begins with a response of `status`, showing the
+/// whole answer when it does not.
+pub fn assert_status(answer: &[u8], status: u16) {
+    assert_eq!(
+        status_of(answer),
+        Some(status),
+        "{}",
+        String::from_utf8_lossy(answer)
+    );
+}
+
+/// `true` when one of the captured `lines` holds every one of `needles`.
+pub fn logged(lines: &std::sync::Mutex<Vec<String>>, needles: &[&str]) -> bool {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| needles.iter().all(|n| l.contains(n)))
+}
