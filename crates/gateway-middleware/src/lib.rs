@@ -1,4 +1,4 @@
-//! Middleware for gateway apps: access logging, gzip and auth.
+//! Middleware for gateway apps: access logging, gzip, auth and mounting.
 //!
 //! Each is a [`gateway_core::Middleware`]: it wraps an app in an app, and
 //! stacks with the others and with your own.
@@ -7,10 +7,11 @@
 //!   standard output, `tracing` or any writer, buffered if you like.
 //! - `gzip`: negotiated, streaming gzip compression of responses.
 //! - `auth`: HTTP Basic and Bearer authentication.
+//! - `mount`: the app under a path prefix (`SCRIPT_NAME`), `404` outside it.
 //!
 //! # Features
 //!
-//! One Cargo feature per middleware, all three on by default. A module and
+//! One Cargo feature per middleware, all on by default. A module and
 //! the dependencies only it uses are compiled only with its feature, so
 //! `default-features = false, features = ["access-log"]` builds the access
 //! log alone.
@@ -20,6 +21,7 @@
 //! | `access-log` | `access_log` | `time`, `itoa`, `tracing` |
 //! | `gzip` | `gzip` | `flate2` |
 //! | `auth` | `auth` | `base64`, `sha2`, `subtle` |
+//! | `mount` | `mount` | none |
 //!
 //! The `gateway` facade has the same three features and forwards them.
 
@@ -29,3 +31,5 @@ pub mod access_log;
 pub mod auth;
 #[cfg(feature = "gzip")]
 pub mod gzip;
+#[cfg(feature = "mount")]
+pub mod mount;
