@@ -137,9 +137,10 @@ mod tests {
         Ok(Body::from(format!("[{script}] [{path}]")))
     }
 
-    fn client(prefix: &str) -> Client<MountApp<fn(Environ, StartResponse) -> Result<Body, Error>>> {
-        let app: fn(Environ, StartResponse) -> Result<Body, Error> = echo;
-        Client::new(Mount::new(prefix).unwrap().wrap(app))
+    type Echo = fn(Environ, StartResponse) -> Result<Body, Error>;
+
+    fn client(prefix: &str) -> Client<MountApp<Echo>> {
+        Client::new(Mount::new(prefix).unwrap().wrap(echo as Echo))
     }
 
     #[test]

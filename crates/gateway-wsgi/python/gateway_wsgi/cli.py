@@ -1,0 +1,151 @@
+"""The ``gateway-wsgi`` command: ``gateway-wsgi [OPTIONS] module:app``.
+
+Written with argparse on the package's Python API (``serve`` and the
+middleware classes), so the command and the API are one code path. The
+options follow gunicorn's names where gunicorn has one (``--bind``,
+``--threads``, ``--timeout``, ``--keep-alive``, ``--chdir``,
+``--pythonpath``); see docs/python.md for the table against gunicorn,
+waitress and granian.
+"""
+
+import argparse
+import os
+import sys
+
+from . import _native
+from ._import import AppImportError, import_app
+
+PROG = "gateway-wsgi"
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more seconds")
+    return value
+
+
+def _threads(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 512:
+        raise argparse.ArgumentTypeError(f"{value}: give 1 to 512")
+    return value
+
+
+def _file(text):
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: no such file")
+    return text
+
+
+def parser():
+    """The argument parser of the ``gateway-wsgi`` command."""
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Serve a Python WSGI app (PEP 3333) over HTTP/1.1 and HTTP/2, behind "
+        "gateway's Rust middleware. Stops on Ctrl-C or SIGTERM, after the requests in flight.",
+        epilog="Put APP first when --access-log has no FORMAT after it, or write "
+        "--access-log=FORMAT: 'gateway-wsgi app:app --access-log --gzip'.",
+    )
+    p.add_argument("app", metavar="APP", help="the WSGI callable, 'module:name' "
+                   "('myproject.wsgi' means 'myproject.wsgi:application')")
+    p.add_argument("-b", "--bind", default="127.0.0.1:8000", metavar="ADDRESS",
+                   help="HOST:PORT, [IPv6]:PORT, :PORT (all interfaces) or HOST "
+                   "(default: %(default)s)")
+    p.add_argument("--threads", type=_threads, default=_native.DEFAULT_THREADS, metavar="N",
+                   help="requests running the app at once (default: %(default)s)")
+    p.add_argument("-t", "--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                   help="longest time from a request to its response head, then 504 "
+                   "(0: none; default: %(default)s)")
+    p.add_argument("--keep-alive", type=_seconds, default=None, metavar="SECONDS",
+                   help="how long an idle connection is kept (0: no keep-alive; default: "
+                   "the header timeout)")
+    p.add_argument("--header-timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                   help="longest time a client may take to send a request head "
+                   "(default: %(default)s)")
+    p.add_argument("--body-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="longest wait for the next bytes of a request body, then 408 "
+                   "(default: none)")
+    p.add_argument("--access-log", nargs="?", const="combined", default=None, metavar="FORMAT",
+                   help="one line per request on stdout: combined (the default FORMAT), "
+                   "common, json, or a format such as '%%h \"%%r\" %%>s %%b {duration_ms}'")
+    p.add_argument("--gzip", action="store_true",
+                   help="compress responses for clients that accept gzip")
+    auth = p.add_mutually_exclusive_group()
+    auth.add_argument("--basic-auth", type=_file, metavar="FILE",
+                      help="require HTTP Basic auth; FILE has 'user:password' lines")
+    auth.add_argument("--bearer-auth", type=_file, metavar="FILE",
+                      help="require a Bearer token; FILE has 'identity:token' lines")
+    p.add_argument("--realm", default="gateway", help="the auth realm (default: %(default)s)")
+    p.add_argument("--root-path", metavar="PREFIX",
+                   help="mount the app under PREFIX: SCRIPT_NAME=PREFIX, PATH_INFO the rest; "
+                   "other paths get 404")
+    p.add_argument("--chdir", metavar="DIR", help="change to DIR before importing the app")
+    p.add_argument("--pythonpath", metavar="DIRS",
+                   help="comma-separated directories put first on sys.path")
+    p.add_argument("--no-server-header", action="store_true",
+                   help="send no 'Server: gateway' header")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_native.__version__}")
+    return p
+
+
+def middleware(args):
+    """The middleware list the options ask for, outermost first."""
+    layers = []
+    if args.access_log is not None:
+        layers.append(_native.AccessLog(args.access_log))
+    if args.root_path:
+        layers.append(_native.Mount(args.root_path))
+    if args.basic_auth:
+        layers.append(_native.BasicAuth(file=args.basic_auth, realm=args.realm))
+    if args.bearer_auth:
+        layers.append(_native.BearerAuth(file=args.bearer_auth, realm=args.realm))
+    if args.gzip:
+        layers.append(_native.Gzip())
+    return layers
+
+
+def main(argv=None):
+    """Run the command; returns the exit status (0 after a clean stop)."""
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        # Options first: a bad one fails before the app is imported.
+        layers = middleware(args)
+        if args.chdir:
+            os.chdir(args.chdir)
+        # As gunicorn: the working directory, then --pythonpath, come first.
+        sys.path.insert(0, os.getcwd())
+        if args.pythonpath:
+            for entry in reversed([d for d in args.pythonpath.split(",") if d]):
+                sys.path.insert(0, os.path.abspath(entry))
+        app = import_app(args.app)
+        _native.serve(
+            app,
+            args.bind,
+            middleware=layers,
+            threads=args.threads,
+            timeout=args.timeout,
+            keep_alive=args.keep_alive,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            server_header=None if args.no_server_header else "gateway",
+        )
+    except KeyboardInterrupt:
+        return 130
+    except AppImportError as e:
+        print(f"{PROG}: cannot load {args.app!r}: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,206 @@
+//! `serve()`: a WSGI app behind its middleware, served until SIGINT or
+//! SIGTERM.
+//!
+//! The options are checked first (a `TypeError` or `ValueError` naming
+//! the option); then the server runs on a tokio runtime of its own with the
+//! GIL released (`Python::detach`), so the app's requests, on the blocking
+//! threads of `AppService`, take the GIL only while Python runs. On SIGINT
+//! (Ctrl-C) or SIGTERM the server stops accepting, lets the requests in
+//! flight finish and returns; the `KeyboardInterrupt` that Python's own
+//! SIGINT handler left pending is then dropped, so a Ctrl-C ends the
+//! program without a traceback.
+
+use std::io;
+use std::time::Duration;
+
+use gateway_core::BoxApp;
+use gateway_python::PyApp;
+use gateway_tower::{AppService, Server};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::bind::Bind;
+use crate::layers::Layer;
+
+/// The default `threads`: how many requests run the app at once.
+pub(crate) const DEFAULT_THREADS: usize = 8;
+
+/// The most `threads` (the blocking pool that every service shares runs at
+/// most 512 apps at once).
+const MAX_THREADS: usize = 512;
+
+/// What `run` needs, checked.
+#[derive(Debug)]
+struct Options {
+    bind: Bind,
+    threads: usize,
+    timeout: Option<Duration>,
+    keep_alive: bool,
+    header_timeout: Option<Duration>,
+    body_timeout: Option<Duration>,
+    server_header: Option<String>,
+}
+
+/// serve(app, bind="127.0.0.1:8000", *, middleware=(), threads=8, timeout=30.0, keep_alive=None, header_timeout=30.0, body_timeout=None, server_header="gateway")
+/// --
+///
+/// Serve the WSGI callable `app` (PEP 3333) over HTTP/1.1 and HTTP/2 until
+/// SIGINT (Ctrl-C) or SIGTERM, then finish the requests in flight and
+/// return.
+///
+/// - bind: "HOST:PORT", "[IPv6]:PORT", ":PORT" (all interfaces) or "HOST".
+/// - middleware: gateway middleware, outermost first, e.g.
+///   [AccessLog(), BasicAuth(file="users.txt"), Gzip()].
+/// - threads: how many requests run the app at once (the GIL still runs one
+///   Python thread at a time; the others wait for I/O).
+/// - timeout: seconds from a request to its response head; past it 504
+///   Gateway Timeout (None or 0: no limit).
+/// - keep_alive: seconds an idle HTTP/1.1 connection is kept (0: no
+///   keep-alive; None: header_timeout). The server has one timer for both
+///   an idle connection and a slow request head, so the smaller applies.
+/// - header_timeout: seconds a client may take to send a request head.
+/// - body_timeout: seconds the app waits for the next bytes of a request
+///   body; past it 408 (None: no limit).
+/// - server_header: the Server response header (None: none).
+///
+/// A bad option is a TypeError or ValueError; an address that cannot be
+/// bound an OSError.
+#[pyfunction]
+#[pyo3(signature = (
+    app,
+    bind = "127.0.0.1:8000",
+    *,
+    middleware = None,
+    threads = DEFAULT_THREADS as i64,
+    timeout = Some(30.0),
+    keep_alive = None,
+    header_timeout = Some(30.0),
+    body_timeout = None,
+    server_header = Some("gateway".to_owned()),
+))]
+// One parameter per keyword of the Python function.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn serve(
+    py: Python<'_>,
+    app: Bound<'_, PyAny>,
+    bind: &str,
+    middleware: Option<Bound<'_, PyAny>>,
+    threads: i64,
+    timeout: Option<f64>,
+    keep_alive: Option<f64>,
+    header_timeout: Option<f64>,
+    body_timeout: Option<f64>,
+    server_header: Option<String>,
+) -> PyResult<()> {
+    if !app.is_callable() {
+        let kind = app.get_type().name()?;
+        return Err(PyTypeError::new_err(format!(
+            "serve(app=...): a WSGI application must be callable, got {kind}"
+        )));
+    }
+    let mut layers = Vec::new();
+    if let Some(list) = middleware {
+        if list.is_instance_of::<pyo3::types::PyString>() {
+            return Err(PyTypeError::new_err(
+                "serve(middleware=...): expected a list of middleware, got a str",
+            ));
+        }
+        for (index, item) in list.try_iter()?.enumerate() {
+            layers.push(Layer::from_py(&item?, index)?);
+        }
+    }
+    let threads = usize::try_from(threads)
+        .ok()
+        .filter(|n| (1..=MAX_THREADS).contains(n))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "serve(threads={threads}): give 1 to {MAX_THREADS} threads"
+            ))
+        })?;
+    let header_timeout = seconds("header_timeout", header_timeout)?;
+    let (keep_alive, header_timeout) = match keep_alive {
+        Some(0.0) => (false, header_timeout),
+        None => (true, header_timeout),
+        Some(_) => {
+            let idle = seconds("keep_alive", keep_alive)?;
+            (true, header_timeout.into_iter().chain(idle).min())
+        }
+    };
+    let options = Options {
+        bind: Bind::parse(bind).map_err(PyValueError::new_err)?,
+        threads,
+        timeout: seconds("timeout", timeout)?,
+        keep_alive,
+        header_timeout,
+        body_timeout: seconds("body_timeout", body_timeout)?,
+        server_header,
+    };
+    if let Bind::Unix(_) = options.bind {
+        return Err(PyValueError::new_err(
+            "serve(bind=\"unix:...\"): Unix sockets are not served by this build yet",
+        ));
+    }
+    // Innermost first: the list is outermost first.
+    let mut stack = BoxApp::new(PyApp::new(app.unbind()));
+    for layer in layers.iter().rev() {
+        stack = layer.wrap(stack);
+    }
+    let served = py.detach(move || run(options, stack));
+    served?;
+    // Python's SIGINT handler saw the Ctrl-C that stopped the server too;
+    // the server has handled it, so the pending KeyboardInterrupt is dropped.
+    match py.check_signals() {
+        Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
+        other => other,
+    }
+}
+
+/// A number of seconds: `None` or `0` for none; negative, NaN or infinite
+/// is a `ValueError`.
+fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(0.0) => Ok(None),
+        Some(s) => Duration::try_from_secs_f64(s).map(Some).map_err(|_| {
+            PyValueError::new_err(format!(
+                "serve({name}={s}): give a number of seconds, 0 or more (None or 0: no limit)"
+            ))
+        }),
+    }
+}
+
+/// Bind, then serve until a signal; the runtime is this call's own.
+fn run(options: Options, app: BoxApp) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("gateway-wsgi")
+        .build()?;
+    runtime.block_on(async move {
+        let Bind::Tcp(host, port) = &options.bind else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Unix sockets are not served by this build yet",
+            ));
+        };
+        let mut server = Server::bind((host.as_str(), *port))
+            .await?
+            .header_read_timeout(options.header_timeout)
+            .keep_alive(options.keep_alive);
+        if let Some(value) = &options.server_header {
+            server = server.server_header(value);
+        }
+        let mut service = AppService::new(app).max_blocking(options.threads);
+        if let Some(deadline) = options.timeout {
+            service = service.deadline(deadline);
+        }
+        if let Some(timeout) = options.body_timeout {
+            service = service.body_timeout(timeout);
+        }
+        eprintln!(
+            "gateway-wsgi: listening on http://{} ({} threads)",
+            server.local_addr()?,
+            options.threads
+        );
+        server.serve(service).await
+    })
+}
