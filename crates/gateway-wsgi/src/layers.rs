@@ -65,9 +65,6 @@ impl Layer {
     }
 }
 
-/// AccessLog(format="combined")
-/// --
-///
 /// One line per request on standard output, written when the response is
 /// over (its byte count is what went on the wire, after Gzip: put AccessLog
 /// first, outermost). `format` is "combined" (Apache combined, the default),
@@ -105,9 +102,6 @@ impl AccessLog {
     }
 }
 
-/// Gzip(level=6, min_size=1024)
-/// --
-///
 /// Compress responses with gzip when the client accepts it (Accept-Encoding
 /// with q-values), streaming, with bounded memory. Skips HEAD, 204, 304,
 /// ranges, bodies already encoded or smaller than `min_size` bytes, and
@@ -162,9 +156,6 @@ fn pairs(
     }
 }
 
-/// BasicAuth(users=None, *, file=None, realm="gateway")
-/// --
-///
 /// HTTP Basic authentication (RFC 7617) for every request: `users` is a
 /// dict of user -> password, or `file` a credentials file of `user:password`
 /// lines (blank lines and `#` comments skipped). Without good credentials
@@ -201,9 +192,6 @@ impl BasicAuth {
     }
 }
 
-/// BearerAuth(tokens=None, *, file=None, realm="gateway")
-/// --
-///
 /// Bearer token authentication (RFC 6750) for every request: `tokens` is a
 /// dict of token -> identity, or `file` a credentials file of
 /// `identity:token` lines. The identity becomes REMOTE_USER. Without a good
@@ -244,9 +232,6 @@ impl BearerAuth {
     }
 }
 
-/// Mount(prefix)
-/// --
-///
 /// Serve the app under a path prefix (gunicorn's SCRIPT_NAME, uvicorn's
 /// --root-path): a request for `prefix` or below reaches the app with the
 /// prefix in SCRIPT_NAME and the rest in PATH_INFO, so the framework builds

@@ -41,9 +41,6 @@ struct Options {
     server_header: Option<String>,
 }
 
-/// serve(app, bind="127.0.0.1:8000", *, middleware=(), threads=8, timeout=30.0, keep_alive=None, header_timeout=30.0, body_timeout=None, server_header="gateway")
-/// --
-///
 /// Serve the WSGI callable `app` (PEP 3333) over HTTP/1.1 and HTTP/2 until
 /// SIGINT (Ctrl-C) or SIGTERM, then finish the requests in flight and
 /// return.
