@@ -14,7 +14,9 @@ app's bytes, a multipart form/upload echo, a streaming (chunked) body, one
 access-log line per request on the server's stdout with no password in
 it, and a clean exit on SIGTERM (status 0, no traceback). Then Flask under
 --root-path (SCRIPT_NAME seen by url_for, 404 outside, a clean exit on
-SIGINT), and the command's errors (an app that cannot be imported, a bad
+SIGINT), the Python API from a script (serve() with
+AccessLog, BearerAuth and Gzip; a Python thread runs while it serves, so
+the GIL is released; it returns on Ctrl-C), and the command's errors (an app that cannot be imported, a bad
 option): a clear message and a non-zero status, never a panic.
 
 Uses only the standard library; exits 1 at the first failed check.
@@ -65,13 +67,16 @@ def free_port():
 class Server:
     """`gateway-wsgi ARGS` on a free loopback port; stdout/stderr to files."""
 
-    def __init__(self, command, app, args, tmp, name):
+    def __init__(self, command, app, args, tmp, name, argv=None):
         self.port = free_port()
         self.out_path = Path(tmp) / f"{name}.stdout"
         self.err_path = Path(tmp) / f"{name}.stderr"
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
-        argv = [command, app, "--bind", f"127.0.0.1:{self.port}", *args]
+        if argv is None:
+            argv = [command, app, "--bind", f"127.0.0.1:{self.port}", *args]
+        else:
+            argv = [*argv, f"127.0.0.1:{self.port}"]
         print(f"$ {' '.join(map(str, argv))}")
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.err,
                                      stdin=subprocess.DEVNULL)
@@ -228,6 +233,60 @@ def check_root_path(command, tmp):
     expect("Traceback" not in err and "KeyboardInterrupt" not in err, "no traceback", err)
 
 
+API_SCRIPT = """
+import sys, threading, time
+import gateway_wsgi
+
+ticks = 0
+
+def tick():
+    global ticks
+    while True:
+        ticks += 1
+        time.sleep(0.005)
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(ticks).encode(), b" ", environ.get("REMOTE_USER", "").encode()]
+
+threading.Thread(target=tick, daemon=True).start()
+gateway_wsgi.serve(app, sys.argv[1], threads=2, middleware=[
+    gateway_wsgi.AccessLog("common"),
+    gateway_wsgi.BearerAuth({"tok-123": "robot"}),
+    gateway_wsgi.Gzip(),
+])
+print("serve returned", flush=True)
+"""
+
+
+def check_api(python, tmp):
+    print("== the Python API: serve(app, middleware=[...]) from a script")
+    script = Path(tmp) / "api_app.py"
+    script.write_text(API_SCRIPT)
+    server = Server(None, None, None, tmp, "api", argv=[python, script])
+    bearer = {"Authorization": "Bearer tok-123"}
+    try:
+        resp, _ = server.request("GET", "/")
+        expect(resp.status == 401 and (resp.getheader("WWW-Authenticate") or "")
+               .startswith("Bearer"), "401 and a Bearer challenge without the token")
+        _, first = server.request("GET", "/", headers=bearer)
+        time.sleep(0.3)
+        _, second = server.request("GET", "/", headers=bearer)
+        expect(first.endswith(b" robot"), "the token's identity is REMOTE_USER", repr(first))
+        expect(int(second.split()[0]) > int(first.split()[0]),
+               "a Python thread runs while serve() serves (the GIL is released)",
+               f"{first!r} then {second!r}")
+    finally:
+        code = server.stop(signal.SIGINT)
+    err = server.stderr()
+    expect(code == 0 and "Traceback" not in err, "Ctrl-C: serve() returns, no traceback",
+           f"{code}: {err}")
+    lines = server.stdout().splitlines()
+    expect(lines[-1:] == ["serve returned"], "the script goes on after serve()", repr(lines))
+    expect(len(lines) == 4 and " robot " in lines[1] and " 401 " in lines[0],
+           "AccessLog('common'): a line per request, with the user", "\n".join(lines))
+
+
 def check_errors(command, tmp):
     print("== the command's errors")
     broken = Path(tmp) / "broken_app.py"
@@ -285,6 +344,7 @@ def main():
             check_framework(command, "django", "django_site:application",
                             ["--chdir", EXAMPLES / "django_app", "--pythonpath", EXAMPLES], tmp)
             check_root_path(command, tmp)
+            check_api(str(venv / "bin" / "python"), tmp)
             check_errors(command, tmp)
         except CheckFailed as e:
             print(f"FAILED: {e}", file=sys.stderr)
