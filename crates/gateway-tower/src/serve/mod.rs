@@ -5,6 +5,7 @@
 mod body;
 mod errors;
 mod limits;
+mod listener;
 mod service;
 mod shutdown;
 mod timer;
@@ -13,6 +14,8 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+#[cfg(unix)]
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,8 +24,10 @@ use http::header::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::Semaphore;
 use tower::Service;
 
@@ -31,6 +36,8 @@ pub use self::limits::{
     DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE,
 };
 use self::limits::{Limits, MIN_MAX_HEAD};
+pub use self::listener::Endpoint;
+use self::listener::{Accepted, Listener, Peer};
 use self::service::Connected;
 use self::shutdown::Trigger;
 use self::timer::ConnectionTimer;
@@ -48,10 +55,15 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// An HTTP server on a bound listener.
 ///
-/// One connection builder (hyper-util's `auto`) speaks HTTP/1.1 with
-/// keep-alive and pipelining, and HTTP/2 by prior knowledge (h2c). Every
-/// request carries a [`ConnectionInfo`] extension (`REMOTE_ADDR` for an
-/// [`AppService`](crate::AppService)). hyper adds `Date`; the `Server`
+/// It listens on TCP ([`bind`](Server::bind), [`from_tcp`](Server::from_tcp),
+/// [`from_listener`](Server::from_listener)) or on a Unix domain socket
+/// ([`bind_unix`](Server::bind_unix), [`from_unix`](Server::from_unix));
+/// [`local_endpoint`](Server::local_endpoint) says which. One connection
+/// builder (hyper-util's `auto`) speaks HTTP/1.1 with keep-alive and
+/// pipelining, and HTTP/2 by prior knowledge (h2c), on either. Every request
+/// on TCP carries a [`ConnectionInfo`] extension (`REMOTE_ADDR` for an
+/// [`AppService`](crate::AppService)); on a Unix socket, which has no peer
+/// address, none: no `REMOTE_ADDR`, and `SERVER_NAME` from the `Host` field. hyper adds `Date`; the `Server`
 /// header is yours to set. Sockets get `TCP_NODELAY`; a client that takes
 /// too long to send its request head is cut off
 /// ([`header_read_timeout`](Server::header_read_timeout)); connections past
@@ -103,7 +115,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// }
 /// ```
 pub struct Server {
-    listener: TcpListener,
+    listener: Listener,
     max_connections: usize,
     header_read_timeout: Option<Duration>,
     limits: Limits,
@@ -144,6 +156,52 @@ impl Server {
 
     /// Serve on a listener the caller bound.
     pub fn from_listener(listener: TcpListener) -> Self {
+        Server::on(Listener::Tcp(listener))
+    }
+
+    /// Serve on a std TCP listener the caller bound (one inherited from a
+    /// parent process, or shared by workers). It is made non-blocking and
+    /// registered with the current tokio runtime, which must be there (and
+    /// have its IO driver, as `#[tokio::main]` has).
+    pub fn from_tcp(listener: std::net::TcpListener) -> io::Result<Self> {
+        listener::in_runtime()?;
+        listener.set_nonblocking(true)?;
+        Ok(Server::from_listener(TcpListener::from_std(listener)?))
+    }
+
+    /// Bind a Unix domain socket at `path` and serve HTTP/1.1 and HTTP/2 on
+    /// it, as on TCP. A stale socket file there (no server answers on it) is
+    /// replaced; the file is removed once the `Server` is gone. Requests
+    /// carry no [`ConnectionInfo`]: the environ has no `REMOTE_ADDR`, and
+    /// `SERVER_NAME` and `SERVER_PORT` come from the `Host` field.
+    ///
+    /// A failure keeps the error's kind and names the path:
+    /// `cannot listen on unix:/run/app.sock: Address already in use (os error 98) (a server answers there)`.
+    #[cfg(unix)]
+    pub fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
+        listener::in_runtime()?;
+        let (listener, file) = listener::bind_unix(path.as_ref())?;
+        listener.set_nonblocking(true)?;
+        Ok(Server::on(Listener::Unix {
+            listener: tokio::net::UnixListener::from_std(listener)?,
+            _file: Some(file),
+        }))
+    }
+
+    /// Serve on a std Unix socket listener the caller bound (see
+    /// [`bind_unix`](Server::bind_unix)); its file is left where it is.
+    /// Like [`from_tcp`](Server::from_tcp), it needs a tokio runtime.
+    #[cfg(unix)]
+    pub fn from_unix(listener: std::os::unix::net::UnixListener) -> io::Result<Self> {
+        listener::in_runtime()?;
+        listener.set_nonblocking(true)?;
+        Ok(Server::on(Listener::Unix {
+            listener: tokio::net::UnixListener::from_std(listener)?,
+            _file: None,
+        }))
+    }
+
+    fn on(listener: Listener) -> Self {
         Server {
             listener,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -157,9 +215,22 @@ impl Server {
         }
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on. A server on a Unix socket has
+    /// none: `Unsupported` (see [`local_endpoint`](Server::local_endpoint)).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match self.listener.local_endpoint()? {
+            Endpoint::Tcp(addr) => Ok(addr),
+            #[cfg(unix)]
+            endpoint @ Endpoint::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("the server listens on {endpoint}, not on an IP address"),
+            )),
+        }
+    }
+
+    /// Where the server listens: a TCP address or a Unix socket's path.
+    pub fn local_endpoint(&self) -> io::Result<Endpoint> {
+        self.listener.local_endpoint()
     }
 
     /// At most `n` connections at once (at least 1); more wait to be accepted.
@@ -258,7 +329,11 @@ impl Server {
         let server = self
             .server_header
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let local = self.listener.local_addr()?;
+        let local = match self.listener.local_endpoint()? {
+            Endpoint::Tcp(addr) => Some(addr),
+            #[cfg(unix)]
+            Endpoint::Unix(_) => None,
+        };
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -276,7 +351,14 @@ impl Server {
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(self.limits.head).unwrap_or(u32::MAX));
         let errors = Arc::new(self.errors);
-        let builder = Arc::new(builder);
+        let shared = Shared {
+            service,
+            builder: Arc::new(builder),
+            server,
+            limits: self.limits,
+            errors: errors.clone(),
+            timed: self.header_read_timeout.is_some(),
+        };
         let places = Arc::new(Semaphore::new(self.max_connections));
         let graceful = GracefulShutdown::new();
         let stop = shutdown::wait(self.signals, self.shutdown);
@@ -290,7 +372,7 @@ impl Server {
                     Err(_) => break,
                 },
             };
-            let (stream, remote) = tokio::select! {
+            let accepted = tokio::select! {
                 biased;
                 () = &mut stop => break,
                 accepted = self.listener.accept() => match accepted {
@@ -310,39 +392,19 @@ impl Server {
                     }
                 },
             };
-            let _ = stream.set_nodelay(true);
-            let info = ConnectionInfo {
-                local: stream.local_addr().unwrap_or(local),
-                remote,
-            };
-            let service = Connected {
-                service: service.clone(),
-                info,
-                server: server.clone(),
-                limits: self.limits,
-                errors: errors.clone(),
-            };
-            let builder = builder.clone();
-            let errors = errors.clone();
-            let watcher = graceful.watcher();
-            let timed = self.header_read_timeout.is_some();
-            tokio::spawn(async move {
-                // The header-read timeout gets a timer of the connection's
-                // own, re-armed lazily rather than once per request.
-                let mut own;
-                let builder = if timed {
-                    own = (*builder).clone();
-                    own.http1().timer(ConnectionTimer::default());
-                    &own
-                } else {
-                    &*builder
-                };
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                if let Err(e) = watcher.watch(conn).await {
-                    log_connection_error(&errors, remote, &*e);
+            match accepted {
+                Accepted::Tcp(stream, remote) => {
+                    let _ = stream.set_nodelay(true);
+                    let info = stream
+                        .local_addr()
+                        .ok()
+                        .or(local)
+                        .map(|local| ConnectionInfo { local, remote });
+                    shared.spawn(stream, info, graceful.watcher(), permit);
                 }
-                drop(permit);
-            });
+                #[cfg(unix)]
+                Accepted::Unix(stream) => shared.spawn(stream, None, graceful.watcher(), permit),
+            }
         }
         drop(self.listener);
         if self.signals {
@@ -357,6 +419,64 @@ impl Server {
             graceful.shutdown().await;
         }
         Ok(())
+    }
+}
+
+/// What every connection of one server shares.
+struct Shared<S> {
+    service: S,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    server: Option<HeaderValue>,
+    limits: Limits,
+    errors: Arc<ErrorStream>,
+    timed: bool,
+}
+
+impl<S> Shared<S> {
+    /// Serve one accepted connection on a task of its own; `permit` is its
+    /// place among [`Server::max_connections`] until it ends.
+    fn spawn<I, B>(
+        &self,
+        io: I,
+        info: Option<ConnectionInfo>,
+        watcher: Watcher,
+        permit: OwnedSemaphorePermit,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let service = Connected {
+            service: self.service.clone(),
+            info,
+            server: self.server.clone(),
+            limits: self.limits,
+            errors: self.errors.clone(),
+        };
+        let builder = self.builder.clone();
+        let errors = self.errors.clone();
+        let timed = self.timed;
+        tokio::spawn(async move {
+            // The header-read timeout gets a timer of the connection's
+            // own, re-armed lazily rather than once per request.
+            let mut own;
+            let builder = if timed {
+                own = (*builder).clone();
+                own.http1().timer(ConnectionTimer::default());
+                &own
+            } else {
+                &*builder
+            };
+            let conn = builder.serve_connection(TokioIo::new(io), service);
+            if let Err(e) = watcher.watch(conn).await {
+                log_connection_error(&errors, Peer(info), &*e);
+            }
+            drop(permit);
+        });
     }
 }
 
@@ -376,7 +496,7 @@ where
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.listener.local_addr().ok())
+            .field("local_endpoint", &self.listener.local_endpoint().ok())
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("limits", &self.limits)
