@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gateway_core::{BoxError, ErrorStream};
@@ -29,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::Service;
 
 use self::errors::{is_connection_error, log_connection_error};
@@ -39,6 +41,7 @@ use self::limits::{Limits, MIN_MAX_HEAD};
 pub use self::listener::Endpoint;
 use self::listener::{Accepted, Listener, Peer};
 use self::service::Connected;
+pub use self::shutdown::ConnectionsCut;
 use self::shutdown::Trigger;
 use self::timer::ConnectionTimer;
 use crate::ConnectionInfo;
@@ -48,6 +51,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// The default [`Server::header_read_timeout`]: 30 seconds.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`Server::grace_period`]: 30 seconds (gunicorn's
+/// `graceful_timeout`).
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
 
 /// How long to wait after an accept error that is not about one connection
 /// (such as running out of file descriptors) before accepting again.
@@ -91,8 +98,12 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// It stops on SIGINT or SIGTERM, or when the future given to
 /// [`with_graceful_shutdown`](Server::with_graceful_shutdown) ends: it stops
 /// accepting, lets every request in flight finish (idle connections close at
-/// once), and then [`serve`](Server::serve) returns `Ok(())`. A second
-/// signal returns at once, leaving the connections to end with the runtime.
+/// once), and then [`serve`](Server::serve) returns `Ok(())`. Connections
+/// still open once the [`grace_period`](Server::grace_period) (30 s by
+/// default) has passed, or at a second signal, are closed, and `serve`
+/// returns an error of kind [`TimedOut`](io::ErrorKind::TimedOut) holding
+/// a [`ConnectionsCut`]: a process that returns it from `main` exits with a
+/// non-zero status.
 ///
 /// ```no_run
 /// use gateway_core::{Body, Environ, Error, StartResponse};
@@ -124,6 +135,7 @@ pub struct Server {
     server_header: Result<Option<HeaderValue>, String>,
     signals: bool,
     shutdown: Option<Trigger>,
+    grace_period: Option<Duration>,
 }
 
 impl Server {
@@ -212,6 +224,7 @@ impl Server {
             server_header: Ok(None),
             signals: true,
             shutdown: None,
+            grace_period: Some(DEFAULT_GRACE_PERIOD),
         }
     }
 
@@ -307,6 +320,15 @@ impl Server {
         self
     }
 
+    /// How long the requests in flight get to finish once the server stops
+    /// (`None`: as long as they take). Past it, or at a second signal, the
+    /// connections left are closed and [`serve`](Server::serve) fails with
+    /// [`ConnectionsCut`]. [`DEFAULT_GRACE_PERIOD`] (30 s) by default.
+    pub fn grace_period(mut self, grace: impl Into<Option<Duration>>) -> Self {
+        self.grace_period = grace.into();
+        self
+    }
+
     /// Also stop, gracefully, when `signal` ends.
     pub fn with_graceful_shutdown(
         mut self,
@@ -316,7 +338,15 @@ impl Server {
         self
     }
 
-    /// Serve `service` until shut down; then wait for the requests in flight.
+    /// Serve `service` until shut down; then wait for the requests in flight,
+    /// at most the [`grace_period`](Server::grace_period).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an invalid [`server_header`](Server::server_header);
+    /// `TimedOut`, holding a [`ConnectionsCut`], when connections had to be
+    /// closed at the end of the grace period. Accept errors are logged, not
+    /// returned.
     pub async fn serve<S, B>(self, service: S) -> io::Result<()>
     where
         S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
@@ -358,6 +388,8 @@ impl Server {
             limits: self.limits,
             errors: errors.clone(),
             timed: self.header_read_timeout.is_some(),
+            cut: CancellationToken::new(),
+            cut_count: Arc::new(AtomicUsize::new(0)),
         };
         let places = Arc::new(Semaphore::new(self.max_connections));
         let graceful = GracefulShutdown::new();
@@ -407,18 +439,31 @@ impl Server {
             }
         }
         drop(self.listener);
-        if self.signals {
-            // A second signal means: stop waiting for the requests in flight.
-            tokio::select! {
-                () = graceful.shutdown() => {}
-                () = shutdown::wait(true, None) => {
-                    errors.log("gateway: second signal: not waiting for the requests in flight");
-                }
+        let drained = graceful.shutdown();
+        tokio::pin!(drained);
+        let grace = async {
+            match self.grace_period {
+                Some(grace) => tokio::time::sleep(grace).await,
+                None => std::future::pending().await,
             }
-        } else {
-            graceful.shutdown().await;
-        }
-        Ok(())
+        };
+        // A second signal means: stop waiting for the requests in flight.
+        let again = shutdown::wait(self.signals, None);
+        let why = tokio::select! {
+            () = &mut drained => return Ok(()),
+            () = grace => "the grace period ended",
+            () = again => "a second signal came",
+        };
+        shared.cut.cancel();
+        // Every connection's task ends at once now; the count is theirs.
+        drained.await;
+        let cut = ConnectionsCut {
+            connections: shared.cut_count.load(Ordering::Acquire),
+            grace_period: self.grace_period,
+        };
+        let message = format!("gateway: {why}: {cut}");
+        errors.log(&message);
+        Err(io::Error::new(io::ErrorKind::TimedOut, cut))
     }
 }
 
@@ -430,6 +475,10 @@ struct Shared<S> {
     limits: Limits,
     errors: Arc<ErrorStream>,
     timed: bool,
+    /// Cancelled when the grace period ends: every connection closes.
+    cut: CancellationToken,
+    /// How many connections were open then.
+    cut_count: Arc<AtomicUsize>,
 }
 
 impl<S> Shared<S> {
@@ -460,6 +509,8 @@ impl<S> Shared<S> {
         let builder = self.builder.clone();
         let errors = self.errors.clone();
         let timed = self.timed;
+        let cut = self.cut.clone();
+        let cut_count = self.cut_count.clone();
         tokio::spawn(async move {
             // The header-read timeout gets a timer of the connection's
             // own, re-armed lazily rather than once per request.
@@ -471,10 +522,21 @@ impl<S> Shared<S> {
             } else {
                 &*builder
             };
-            let conn = builder.serve_connection(TokioIo::new(io), service);
-            if let Err(e) = watcher.watch(conn).await {
-                log_connection_error(&errors, Peer(info), &*e);
+            let conn = watcher.watch(builder.serve_connection(TokioIo::new(io), service));
+            tokio::pin!(conn);
+            tokio::select! {
+                biased;
+                ended = &mut conn => if let Err(e) = ended {
+                    log_connection_error(&errors, Peer(info), &*e);
+                },
+                () = cut.cancelled() => {
+                    // Counted before `conn` (and its watcher) is dropped,
+                    // which is what the server waits for.
+                    cut_count.fetch_add(1, Ordering::Release);
+                    tracing::debug!(target: "gateway::serve", "connection from {}: closed at the end of the grace period", Peer(info));
+                }
             }
+            drop(conn);
             drop(permit);
         });
     }
@@ -504,6 +566,7 @@ impl fmt::Debug for Server {
             .field("keep_alive", &self.keep_alive)
             .field("server_header", &self.server_header)
             .field("signals", &self.signals)
+            .field("grace_period", &self.grace_period)
             .finish_non_exhaustive()
     }
 }
