@@ -14,7 +14,7 @@ app's bytes, a multipart form/upload echo, a streaming (chunked) body, one
 access-log line per request on the server's stdout with no password in
 it, and a clean exit on SIGTERM (status 0, no traceback). Then Flask under
 --root-path (SCRIPT_NAME seen by url_for, 404 outside, a clean exit on
-SIGINT), the Python API from a script (serve() with
+SIGINT), Flask on a Unix socket (--bind unix:PATH), the Python API from a script (serve() with
 AccessLog, BearerAuth and Gzip; a Python thread runs while it serves, so
 the GIL is released; it returns on Ctrl-C), and the command's errors (an app that cannot be imported, a bad
 option): a clear message and a non-zero status, never a panic.
@@ -287,6 +287,46 @@ def check_api(python, tmp):
            "AccessLog('common'): a line per request, with the user", "\n".join(lines))
 
 
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
+
+
+def check_unix(command, tmp):
+    print("== flask: --bind unix:PATH")
+    path = Path(tmp) / "gw.sock"
+    err_path = Path(tmp) / "unix.stderr"
+    argv = [command, "flask_app:app", "--pythonpath", str(EXAMPLES), "--bind", f"unix:{path}"]
+    print(f"$ {' '.join(argv)}")
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            conn = UnixConnection(str(path))
+            conn.request("GET", "/link")
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            expect(resp.status == 200 and data == b"/big\n", "a request over the Unix socket",
+                   f"{resp.status} {data!r}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(STOP_TIMEOUT)
+    stderr = err_path.read_text()
+    expect(code == 0 and "Traceback" not in stderr, "exit status 0 on SIGTERM", stderr)
+    expect(f"listening on unix:{path}" in stderr, "the listening line names the socket", stderr)
+    expect(not path.exists(), "the socket file is removed")
+
+
 def check_errors(command, tmp):
     print("== the command's errors")
     broken = Path(tmp) / "broken_app.py"
@@ -344,6 +384,7 @@ def main():
             check_framework(command, "django", "django_site:application",
                             ["--chdir", EXAMPLES / "django_app", "--pythonpath", EXAMPLES], tmp)
             check_root_path(command, tmp)
+            check_unix(command, tmp)
             check_api(str(venv / "bin" / "python"), tmp)
             check_errors(command, tmp)
         except CheckFailed as e:

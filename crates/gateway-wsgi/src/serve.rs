@@ -38,6 +38,7 @@ struct Options {
     keep_alive: bool,
     header_timeout: Option<Duration>,
     body_timeout: Option<Duration>,
+    graceful_timeout: Option<Duration>,
     server_header: Option<String>,
 }
 
@@ -45,7 +46,8 @@ struct Options {
 /// SIGINT (Ctrl-C) or SIGTERM, then finish the requests in flight and
 /// return.
 ///
-/// - bind: "HOST:PORT", "[IPv6]:PORT", ":PORT" (all interfaces) or "HOST".
+/// - bind: "HOST:PORT", "[IPv6]:PORT", ":PORT" (all interfaces), "HOST", or
+///   "unix:PATH" (a Unix domain socket; a stale socket file is replaced).
 /// - middleware: gateway middleware, outermost first, e.g.
 ///   [AccessLog(), BasicAuth(file="users.txt"), Gzip()].
 /// - threads: how many requests run the app at once (the GIL still runs one
@@ -58,6 +60,9 @@ struct Options {
 /// - header_timeout: seconds a client may take to send a request head.
 /// - body_timeout: seconds the app waits for the next bytes of a request
 ///   body; past it 408 (None: no limit).
+/// - graceful_timeout: seconds the requests in flight get to finish once a
+///   signal stops the server; past it their connections are closed and
+///   serve() raises OSError (None: as long as they take).
 /// - server_header: the Server response header (None: none).
 ///
 /// A bad option is a TypeError or ValueError; an address that cannot be
@@ -73,6 +78,7 @@ struct Options {
     keep_alive = None,
     header_timeout = Some(30.0),
     body_timeout = None,
+    graceful_timeout = Some(30.0),
     server_header = Some("gateway".to_owned()),
 ))]
 // One parameter per keyword of the Python function.
@@ -87,6 +93,7 @@ pub(crate) fn serve(
     keep_alive: Option<f64>,
     header_timeout: Option<f64>,
     body_timeout: Option<f64>,
+    graceful_timeout: Option<f64>,
     server_header: Option<String>,
 ) -> PyResult<()> {
     if !app.is_callable() {
@@ -130,13 +137,13 @@ pub(crate) fn serve(
         keep_alive,
         header_timeout,
         body_timeout: seconds("body_timeout", body_timeout)?,
+        // 0 is no grace at all here, not "no limit".
+        graceful_timeout: match graceful_timeout {
+            Some(0.0) => Some(Duration::ZERO),
+            other => seconds("graceful_timeout", other)?,
+        },
         server_header,
     };
-    if let Bind::Unix(_) = options.bind {
-        return Err(PyValueError::new_err(
-            "serve(bind=\"unix:...\"): Unix sockets are not served by this build yet",
-        ));
-    }
     // Innermost first: the list is outermost first.
     let mut stack = BoxApp::new(PyApp::new(app.unbind()));
     for layer in layers.iter().rev() {
@@ -173,16 +180,14 @@ fn run(options: Options, app: BoxApp) -> io::Result<()> {
         .thread_name("gateway-wsgi")
         .build()?;
     runtime.block_on(async move {
-        let Bind::Tcp(host, port) = &options.bind else {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Unix sockets are not served by this build yet",
-            ));
+        let server = match &options.bind {
+            Bind::Tcp(host, port) => Server::bind((host.as_str(), *port)).await?,
+            Bind::Unix(path) => Server::bind_unix(path)?,
         };
-        let mut server = Server::bind((host.as_str(), *port))
-            .await?
+        let mut server = server
             .header_read_timeout(options.header_timeout)
-            .keep_alive(options.keep_alive);
+            .keep_alive(options.keep_alive)
+            .grace_period(options.graceful_timeout);
         if let Some(value) = &options.server_header {
             server = server.server_header(value);
         }
@@ -193,9 +198,14 @@ fn run(options: Options, app: BoxApp) -> io::Result<()> {
         if let Some(timeout) = options.body_timeout {
             service = service.body_timeout(timeout);
         }
+        let endpoint = server.local_endpoint()?;
+        let scheme = if matches!(options.bind, Bind::Tcp(..)) {
+            "http://"
+        } else {
+            ""
+        };
         eprintln!(
-            "gateway-wsgi: listening on http://{} ({} threads)",
-            server.local_addr()?,
+            "gateway-wsgi: listening on {scheme}{endpoint} ({} threads)",
             options.threads
         );
         server.serve(service).await

@@ -51,6 +51,7 @@ def serve(
     keep_alive: Optional[float] = None,
     header_timeout: Optional[float] = 30.0,
     body_timeout: Optional[float] = None,
+    graceful_timeout: Optional[float] = 30.0,
     server_header: Optional[str] = "gateway",
 ) -> None: ...
 

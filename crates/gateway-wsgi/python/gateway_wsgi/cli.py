@@ -56,7 +56,7 @@ def parser():
     p.add_argument("app", metavar="APP", help="the WSGI callable, 'module:name' "
                    "('myproject.wsgi' means 'myproject.wsgi:application')")
     p.add_argument("-b", "--bind", default="127.0.0.1:8000", metavar="ADDRESS",
-                   help="HOST:PORT, [IPv6]:PORT, :PORT (all interfaces) or HOST "
+                   help="HOST:PORT, [IPv6]:PORT, :PORT (all interfaces), HOST, or unix:PATH "
                    "(default: %(default)s)")
     p.add_argument("--threads", type=_threads, default=_native.DEFAULT_THREADS, metavar="N",
                    help="requests running the app at once (default: %(default)s)")
@@ -72,6 +72,10 @@ def parser():
     p.add_argument("--body-timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="longest wait for the next bytes of a request body, then 408 "
                    "(default: none)")
+    p.add_argument("--graceful-timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                   help="on SIGTERM / Ctrl-C, how long the requests in flight get to finish; "
+                   "past it their connections are closed and the exit status is 1 "
+                   "(default: %(default)s)")
     p.add_argument("--access-log", nargs="?", const="combined", default=None, metavar="FORMAT",
                    help="one line per request on stdout: combined (the default FORMAT), "
                    "common, json, or a format such as '%%h \"%%r\" %%>s %%b {duration_ms}'")
@@ -135,6 +139,7 @@ def main(argv=None):
             keep_alive=args.keep_alive,
             header_timeout=args.header_timeout,
             body_timeout=args.body_timeout,
+            graceful_timeout=args.graceful_timeout,
             server_header=None if args.no_server_header else "gateway",
         )
     except KeyboardInterrupt:
