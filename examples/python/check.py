@@ -14,7 +14,9 @@ app's bytes, a multipart form/upload echo, a streaming (chunked) body, one
 access-log line per request on the server's stdout with no password in
 it, and a clean exit on SIGTERM (status 0, no traceback). Then Flask under
 --root-path (SCRIPT_NAME seen by url_for, 404 outside, a clean exit on
-SIGINT), Flask on a Unix socket (--bind unix:PATH), the Python API from a script (serve() with
+SIGINT), Flask on a Unix socket (--bind unix:PATH), SIGTERM with a request in flight
+(it finishes within --graceful-timeout; past it, it is cut and the status
+is 1), the Python API from a script (serve() with
 AccessLog, BearerAuth and Gzip; a Python thread runs while it serves, so
 the GIL is released; it returns on Ctrl-C), and the command's errors (an app that cannot be imported, a bad
 option): a clear message and a non-zero status, never a panic.
@@ -104,6 +106,9 @@ class Server:
 
     def stop(self, sig):
         self.proc.send_signal(sig)
+        return self.wait(sig)
+
+    def wait(self, sig):
         try:
             code = self.proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -287,6 +292,34 @@ def check_api(python, tmp):
            "AccessLog('common'): a line per request, with the user", "\n".join(lines))
 
 
+def check_graceful(command, tmp):
+    print("== flask: SIGTERM with a request in flight, inside and past --graceful-timeout")
+    for grace, sleep, want in [("5", "1", 0), ("0.5", "5", 1)]:
+        server = Server(command, "flask_app:app",
+                        ["--pythonpath", EXAMPLES, "--graceful-timeout", grace], tmp,
+                        f"graceful-{grace}")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.request("GET", f"/slow?seconds={sleep}")
+        time.sleep(0.3)  # the request is in the app
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            resp = conn.getresponse()
+            answered = resp.status == 200 and resp.read() == b"slept\n"
+        except (OSError, http.client.HTTPException):
+            answered = False
+        conn.close()
+        code = server.wait(signal.SIGTERM)
+        err = server.stderr()
+        if want == 0:
+            expect(answered and code == 0,
+                   f"a {sleep} s request finishes within --graceful-timeout {grace}; status 0",
+                   f"answered={answered} status={code}: {err}")
+        else:
+            expect(not answered and code == 1 and "gateway-wsgi: error:" in err,
+                   f"a {sleep} s request is cut at --graceful-timeout {grace}; status 1, "
+                   "says so", f"answered={answered} status={code}: {err}")
+
+
 class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path):
         super().__init__("localhost", timeout=30)
@@ -385,6 +418,7 @@ def main():
                             ["--chdir", EXAMPLES / "django_app", "--pythonpath", EXAMPLES], tmp)
             check_root_path(command, tmp)
             check_unix(command, tmp)
+            check_graceful(command, tmp)
             check_api(str(venv / "bin" / "python"), tmp)
             check_errors(command, tmp)
         except CheckFailed as e:

@@ -7,6 +7,8 @@ a streaming response, who is logged in, and a link built by url_for (to see
 examples/python/check.py serves it that way and checks every route.
 """
 
+import time
+
 from flask import Flask, Response, jsonify, request, url_for
 
 from pages import BIG, HELLO, STREAM, describe_upload
@@ -46,3 +48,9 @@ def whoami():
 @app.get("/link")
 def link():
     return Response(url_for("big") + "\n", mimetype="text/plain")
+
+
+@app.get("/slow")
+def slow():
+    time.sleep(min(float(request.args.get("seconds", "1")), 10.0))
+    return Response("slept\n", mimetype="text/plain")
