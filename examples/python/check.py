@@ -364,9 +364,12 @@ def check_errors(command, tmp):
     print("== the command's errors")
     broken = Path(tmp) / "broken_app.py"
     broken.write_text("raise RuntimeError('boom at import')\n")
+    (Path(tmp) / "needs_dep.py").write_text("import no_such_dependency\n")
     cases = [
         (["no_such_module:app"], 1, "no module named 'no_such_module'"),
         (["broken_app:app", "--chdir", tmp], 1, "RuntimeError: boom at import"),
+        (["needs_dep:app", "--chdir", tmp], 1,
+         "ModuleNotFoundError: No module named 'no_such_dependency'"),
         (["flask_app:nope", "--pythonpath", EXAMPLES], 1, "has no attribute 'nope'"),
         (["flask_app:app", "--pythonpath", EXAMPLES, "--bind", "127.0.0.1:http"], 2,
          "invalid bind address"),

@@ -35,18 +35,16 @@ def import_app(spec):
         raise AppImportError(f"{spec!r}: {attr!r} is not an attribute name")
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name is not None and module_name.startswith(e.name):
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the module is missing, or its own code raised
+        missing = getattr(e, "name", None) if isinstance(e, ModuleNotFoundError) else None
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            looked = ", ".join(p or "." for p in sys.path[:4])
             raise AppImportError(
-                f"no module named {e.name!r} (looked in: {', '.join(p or '.' for p in sys.path[:4])}, ...; "
+                f"no module named {missing!r} (looked in: {looked}, ...; "
                 "use --chdir or --pythonpath)"
             ) from None
-        raise AppImportError(
-            f"importing {module_name!r} failed:\n{traceback.format_exc()}"
-        ) from None
-    except BaseException as e:  # the module's own code raised
-        if isinstance(e, KeyboardInterrupt):
-            raise
         raise AppImportError(
             f"importing {module_name!r} failed:\n{traceback.format_exc()}"
         ) from None
