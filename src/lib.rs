@@ -48,9 +48,14 @@ pub mod core {
     pub use gateway_core::*;
 }
 
-/// `gateway-middleware`: the access log, gzip and auth middleware (each
-/// behind its feature).
-#[cfg(any(feature = "access-log", feature = "gzip", feature = "auth"))]
+/// `gateway-middleware`: the access log, gzip, auth and mount middleware
+/// (each behind its feature).
+#[cfg(any(
+    feature = "access-log",
+    feature = "gzip",
+    feature = "auth",
+    feature = "mount"
+))]
 pub mod middleware {
     #[doc(inline)]
     pub use gateway_middleware::*;
