@@ -373,6 +373,7 @@ def check_errors(command, tmp):
         (["flask_app:nope", "--pythonpath", EXAMPLES], 1, "has no attribute 'nope'"),
         (["flask_app:app", "--pythonpath", EXAMPLES, "--bind", "127.0.0.1:http"], 2,
          "invalid bind address"),
+        (["no_such_module:app", "--bind", "1.2.3.4:99999"], 2, "invalid bind address"),
         (["flask_app:app", "--threads", "0"], 2, "give 1 to 512"),
         (["flask_app:app", "--root-path", "nope"], 2, "invalid mount prefix"),
         (["flask_app:app", "--access-log=%Q"], 2, "AccessLog"),

@@ -159,6 +159,14 @@ pub(crate) fn serve(
     }
 }
 
+/// Check a `bind` address without binding it (the command checks its
+/// options before it imports the app): a `ValueError` saying what forms are
+/// understood.
+#[pyfunction]
+pub(crate) fn check_bind(bind: &str) -> PyResult<()> {
+    Bind::parse(bind).map(drop).map_err(PyValueError::new_err)
+}
+
 /// A number of seconds: `None` or `0` for none; negative, NaN or infinite
 /// is a `ValueError`.
 fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {

@@ -122,6 +122,7 @@ def main(argv=None):
     try:
         # Options first: a bad one fails before the app is imported.
         layers = middleware(args)
+        _native.check_bind(args.bind)
         if args.chdir:
             os.chdir(args.chdir)
         # As gunicorn: the working directory, then --pythonpath, come first.
