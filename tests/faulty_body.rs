@@ -2,8 +2,9 @@
 //! a bad chunk size, a truncated chunk or a body shorter than its
 //! `Content-Length` is `400` (not `500`), a body over the limit `413`
 //! (chunked ones too, mid-stream), a stalled one `408`; the app gets a typed
-//! [`gateway::Error`] from `wsgi.input`, and the line on `wsgi.errors` says
-//! whose error it was.
+//! [`gateway::Error`] from `wsgi.input` in both dispatch modes, the line on
+//! `wsgi.errors` says whose error it was, and an access log in the app's
+//! stack has a line with the status.
 
 mod common;
 
@@ -67,7 +68,8 @@ async fn a_bad_chunk_size_is_a_400_reported_as_the_clients() {
                 .any(|l| l.contains("POST /echo") && l.contains("the client's error")),
             "{mode:?}: {lines:?}"
         );
-        if mode == Dispatch::Blocking {
+        {
+            // Both modes: Inline's app reads the same typed error.
             let seen = seen.lock().unwrap().clone();
             assert!(seen.len() == 1 && seen[0].starts_with("400 "), "{seen:?}");
         }
@@ -173,7 +175,8 @@ async fn a_stalled_body_is_a_408_and_a_typed_error_not_a_hang() {
             lines.iter().any(|l| l.contains("timed out")),
             "{mode:?}: {lines:?}"
         );
-        if mode == Dispatch::Blocking {
+        {
+            // Both modes: Inline's app reads the same typed error.
             let seen = seen.lock().unwrap().clone();
             assert!(seen.len() == 1 && seen[0].starts_with("408 "), "{seen:?}");
         }
@@ -214,4 +217,91 @@ async fn a_body_stalled_after_the_head_closes_the_connection() {
         "the response is cut: {answer:?}"
     );
     server.stop().await.unwrap();
+}
+
+/// An access log's output, shared with the test.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn lines(&self) -> Vec<String> {
+        text(self.0.lock().unwrap().clone())
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn every_refused_body_has_its_access_log_line_in_both_modes() {
+    let over = |n: usize| {
+        let mut chunked = CHUNKED.as_bytes().to_vec();
+        for _ in 0..n {
+            chunked.extend_from_slice(b"200\r\n");
+            chunked.extend_from_slice(&[b'a'; 512]);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        chunked
+    };
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        ("a bad chunk size", format!("{CHUNKED}zz\r\n").into_bytes(), 400),
+        (
+            "a Content-Length over the limit",
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n".to_vec(),
+            413,
+        ),
+        ("a chunked body growing past the limit", over(3), 413),
+        (
+            "a stalled body",
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc".to_vec(),
+            408,
+        ),
+    ];
+    for mode in MODES {
+        let seen = Seen::default();
+        let sink = Sink::default();
+        let (errors, _) = captured_errors();
+        let app = gateway::Stack::new()
+            .with(gateway::middleware::access_log::AccessLog::new().to_writer(sink.clone()))
+            .wrap(reader(&seen));
+        let service = AppService::new(app)
+            .dispatch(mode)
+            .errors(errors)
+            .body_limit(1024)
+            .body_timeout(Duration::from_millis(200));
+        let server = start(service).await;
+        for (i, (case, request, status)) in cases.iter().enumerate() {
+            let mut stream = TcpStream::connect(server.addr).await.unwrap();
+            stream.write_all(request).await.unwrap();
+            let head = read_head(&mut stream).await;
+            assert!(
+                head.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{mode:?}, {case}: {head}"
+            );
+            drop(stream);
+            let want = format!("\"POST /echo HTTP/1.1\" {status} ");
+            common::eventually(&format!("{mode:?}, {case}: an access log line"), || {
+                sink.lines().len() == i + 1
+            })
+            .await;
+            let lines = sink.lines();
+            assert!(lines[i].contains(&want), "{mode:?}, {case}: {lines:?}");
+        }
+        let seen = seen.lock().unwrap().clone();
+        let statuses: Vec<_> = seen.iter().map(|s| &s[..3]).collect();
+        assert_eq!(statuses, ["400", "413", "413", "408"], "{mode:?}: {seen:?}");
+        server.stop().await.unwrap();
+    }
 }
