@@ -4,7 +4,9 @@
 //! (chunked ones too, mid-stream), a stalled one `408`; the app gets a typed
 //! [`gateway::Error`] from `wsgi.input` in both dispatch modes, the line on
 //! `wsgi.errors` says whose error it was, and an access log in the app's
-//! stack has a line with the status.
+//! stack has a line with the status. Over HTTP/2 (h2c) the same holds for
+//! a body over the limit (announced, or growing), a stalled one, and a
+//! stream the client resets mid-body; the connection serves on.
 
 mod common;
 
@@ -256,7 +258,11 @@ async fn every_refused_body_has_its_access_log_line_in_both_modes() {
         chunked
     };
     let cases: [(&str, Vec<u8>, u16); 4] = [
-        ("a bad chunk size", format!("{CHUNKED}zz\r\n").into_bytes(), 400),
+        (
+            "a bad chunk size",
+            format!("{CHUNKED}zz\r\n").into_bytes(),
+            400,
+        ),
         (
             "a Content-Length over the limit",
             b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n".to_vec(),
@@ -302,6 +308,125 @@ async fn every_refused_body_has_its_access_log_line_in_both_modes() {
         let seen = seen.lock().unwrap().clone();
         let statuses: Vec<_> = seen.iter().map(|s| &s[..3]).collect();
         assert_eq!(statuses, ["400", "413", "413", "408"], "{mode:?}: {seen:?}");
+        server.stop().await.unwrap();
+    }
+}
+
+/// A request body fed by the test, frame by frame; an `Err` ends it in
+/// error (hyper's client then resets the HTTP/2 stream).
+struct Fed(tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>);
+
+impl hyper::body::Body for Fed {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|next| next.map(|chunk| chunk.map(hyper::body::Frame::data)))
+    }
+}
+
+/// `POST /echo` over `h2` with a fed body (and `content_length` if given):
+/// the sender, and the response's status once it comes (`None` if the
+/// stream ended without one).
+fn h2_post(
+    h2: &mut hyper::client::conn::http2::SendRequest<Fed>,
+    content_length: Option<u64>,
+) -> (
+    tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+    tokio::task::JoinHandle<Option<u16>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut request = http::Request::post("http://t/echo");
+    if let Some(n) = content_length {
+        request = request.header("content-length", n);
+    }
+    let response = h2.send_request(request.body(Fed(rx)).unwrap());
+    let status = tokio::spawn(async move {
+        tokio::time::timeout(common::STEP, response)
+            .await
+            .expect("an answer or a reset in time")
+            .ok()
+            .map(|r| r.status().as_u16())
+    });
+    (tx, status)
+}
+
+#[tokio::test]
+async fn http2_bodies_over_the_limit_reset_or_stalled_are_the_clients_errors() {
+    for mode in MODES {
+        let seen = Seen::default();
+        let (errors, lines) = captured_errors();
+        let service = AppService::new(reader(&seen))
+            .dispatch(mode)
+            .errors(errors)
+            .body_limit(1024)
+            .body_timeout(Duration::from_millis(200));
+        let server = start(service).await;
+        let stream = TcpStream::connect(server.addr).await.unwrap();
+        let (mut h2, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        let chunk = || Ok(bytes::Bytes::from_static(&[b'a'; 512]));
+
+        // Announced over the limit: 413 before a byte is sent.
+        let (tx, status) = h2_post(&mut h2, Some(4096));
+        assert_eq!(status.await.unwrap(), Some(413), "{mode:?}: announced");
+        drop(tx);
+
+        // No length, growing past the limit mid-stream: 413.
+        let (tx, status) = h2_post(&mut h2, None);
+        for _ in 0..3 {
+            if tx.send(chunk()).await.is_err() {
+                break; // the server answered and stopped reading
+            }
+        }
+        assert_eq!(status.await.unwrap(), Some(413), "{mode:?}: growing");
+        drop(tx);
+
+        // Stalled after one frame: 408, while the client still holds the body.
+        let (tx, status) = h2_post(&mut h2, Some(1000));
+        tx.send(chunk()).await.unwrap();
+        assert_eq!(status.await.unwrap(), Some(408), "{mode:?}: stalled");
+        drop(tx);
+
+        // Reset by the client mid-body: the app reads a client error.
+        let (tx, status) = h2_post(&mut h2, Some(1000));
+        tx.send(chunk()).await.unwrap();
+        tx.send(Err(std::io::Error::other("the client gave up")))
+            .await
+            .unwrap();
+        let _ = status.await.unwrap(); // the stream is gone: no answer to read
+        common::eventually(&format!("{mode:?}: the app saw the reset"), || {
+            seen.lock().unwrap().len() == 4
+        })
+        .await;
+
+        // The server goes on, on the same connection.
+        let (tx, status) = h2_post(&mut h2, Some(3));
+        tx.send(Ok(bytes::Bytes::from_static(b"abc")))
+            .await
+            .unwrap();
+        drop(tx);
+        assert_eq!(status.await.unwrap(), Some(200), "{mode:?}: after");
+
+        let seen = seen.lock().unwrap().clone();
+        let statuses: Vec<_> = seen.iter().map(|s| &s[..3]).collect();
+        assert_eq!(statuses, ["413", "413", "408", "400"], "{mode:?}: {seen:?}");
+        let lines = lines.lock().unwrap().clone();
+        let clients = lines
+            .iter()
+            .filter(|l| l.contains("POST /echo") && l.contains("the client's error"))
+            .count();
+        assert_eq!(clients, 4, "{mode:?}: {lines:?}");
         server.stop().await.unwrap();
     }
 }
