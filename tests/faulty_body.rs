@@ -245,6 +245,19 @@ impl Sink {
     }
 }
 
+/// `app` in `mode`, with a 1 KiB body limit and a 200 ms body timeout.
+fn strict<A: gateway::App>(
+    app: A,
+    mode: Dispatch,
+    errors: gateway::core::ErrorStream,
+) -> AppService<A> {
+    AppService::new(app)
+        .dispatch(mode)
+        .errors(errors)
+        .body_limit(1024)
+        .body_timeout(Duration::from_millis(200))
+}
+
 #[tokio::test]
 async fn every_refused_body_has_its_access_log_line_in_both_modes() {
     let over = |n: usize| {
@@ -282,11 +295,7 @@ async fn every_refused_body_has_its_access_log_line_in_both_modes() {
         let app = gateway::Stack::new()
             .with(gateway::middleware::access_log::AccessLog::new().to_writer(sink.clone()))
             .wrap(reader(&seen));
-        let service = AppService::new(app)
-            .dispatch(mode)
-            .errors(errors)
-            .body_limit(1024)
-            .body_timeout(Duration::from_millis(200));
+        let service = strict(app, mode, errors);
         let server = start(service).await;
         for (i, (case, request, status)) in cases.iter().enumerate() {
             let mut stream = TcpStream::connect(server.addr).await.unwrap();
@@ -361,11 +370,7 @@ async fn http2_bodies_over_the_limit_reset_or_stalled_are_the_clients_errors() {
     for mode in MODES {
         let seen = Seen::default();
         let (errors, lines) = captured_errors();
-        let service = AppService::new(reader(&seen))
-            .dispatch(mode)
-            .errors(errors)
-            .body_limit(1024)
-            .body_timeout(Duration::from_millis(200));
+        let service = strict(reader(&seen), mode, errors);
         let server = start(service).await;
         let stream = TcpStream::connect(server.addr).await.unwrap();
         let (mut h2, conn) = hyper::client::conn::http2::handshake(
