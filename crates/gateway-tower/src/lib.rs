@@ -22,9 +22,11 @@
 //!   body breaks after the head, and the app's body closed when it is
 //!   dropped.
 //! - [`Server`] serves any tower service over hyper-util's HTTP/1.1 + HTTP/2
-//!   connection builder, with graceful shutdown on SIGINT / SIGTERM or a
-//!   future, a header-read timeout, a connection limit and
-//!   [`ConnectionInfo`] on every request.
+//!   connection builder, on TCP or a Unix domain socket ([`Endpoint`]),
+//!   with graceful shutdown on SIGINT / SIGTERM or a future (bounded by a
+//!   grace period, past which [`ConnectionsCut`] says what was closed), a
+//!   header-read timeout, a connection limit and [`ConnectionInfo`] on
+//!   every TCP request.
 //! - [`ServiceApp`] goes the other way: a tower service (tower-http's
 //!   `ServeDir`, an axum `Router`) as an app, so gateway middleware can sit in
 //!   front of it.
