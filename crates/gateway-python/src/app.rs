@@ -3,6 +3,7 @@
 //! its result turned into a [`Body`]).
 
 use std::fmt;
+use std::sync::Once;
 
 use gateway_core::{App, Body, Environ, Error, StartResponse};
 use pyo3::exceptions::PyTypeError;
@@ -20,7 +21,13 @@ pub struct PyApp {
 
 impl PyApp {
     /// Wrap a Python callable `application(environ, start_response)`.
+    ///
+    /// The first `PyApp` also makes every blocking thread of
+    /// `gateway_tower` started from then on keep one Python thread state
+    /// for its life (see [`attached`]).
     pub fn new(app: Py<PyAny>) -> Self {
+        static WRAP: Once = Once::new();
+        WRAP.call_once(|| gateway_tower::wrap_blocking_threads(attached));
         PyApp { app }
     }
 
@@ -78,4 +85,13 @@ impl App for PyApp {
             into_body(py, result, errors).map_err(|e| PythonError::from_py(py, &e).into())
         })
     }
+}
+
+/// A blocking thread's life, attached to the interpreter: the thread gets
+/// its Python thread state once, and releases the GIL while it waits for
+/// work, so each request's `Python::attach` only takes the GIL (and not a
+/// new `PyThreadState`, made and freed by `PyGILState_Ensure` /
+/// `PyGILState_Release` on a thread that has none).
+fn attached(run: &mut (dyn FnMut() + Send)) {
+    Python::attach(|py| py.detach(run));
 }
