@@ -39,6 +39,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -118,12 +119,16 @@ def start(argv, cores):
     port = int(argv_addr(argv).rsplit(":", 1)[1])
     argv = ["taskset", "-c", cores] + argv
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([PYPATH, site_packages()]))
-    proc = subprocess.Popen(argv, cwd=APPS, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    # stderr to a file, not a pipe: a server that logs a lot (waitress warns
+    # of its queue depth) would block once an unread pipe fills.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, cwd=APPS, stdout=subprocess.DEVNULL, stderr=log,
                             env=env, start_new_session=True)
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{argv} exited: {proc.stderr.read().decode(errors='replace')}")
+            log.seek(0)
+            raise SystemExit(f"{argv} exited: {log.read().decode(errors='replace')}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc, port
