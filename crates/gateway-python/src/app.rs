@@ -24,7 +24,9 @@ impl PyApp {
     ///
     /// The first `PyApp` also makes every blocking thread of
     /// `gateway_tower` started from then on keep one Python thread state
-    /// for its life (see [`attached`]).
+    /// for its life ([`gateway_tower::wrap_blocking_threads`]), so that a
+    /// request takes the GIL without making a thread state. Such a thread
+    /// takes the GIL once when it starts, even to run a Rust app.
     pub fn new(app: Py<PyAny>) -> Self {
         static WRAP: Once = Once::new();
         WRAP.call_once(|| gateway_tower::wrap_blocking_threads(attached));
