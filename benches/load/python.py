@@ -44,6 +44,7 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import run as load  # noqa: E402  (the helpers of benches/load/run.py)
 
@@ -118,7 +119,8 @@ SERVERS = ["gateway", "granian", "gunicorn", "waitress"]
 def start(argv, cores):
     port = int(argv_addr(argv).rsplit(":", 1)[1])
     argv = ["taskset", "-c", cores] + argv
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([PYPATH, site_packages()]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([PYPATH, site_packages()]),
+               PYTHONDONTWRITEBYTECODE="1")
     # stderr to a file, not a pipe: a server that logs a lot (waitress warns
     # of its queue depth) would block once an unread pipe fills.
     log = tempfile.TemporaryFile()
