@@ -69,7 +69,7 @@ mod service_app;
 
 pub use body::GatewayBody;
 pub use connection::ConnectionInfo;
-pub use dispatch::{Dispatch, RequestInfo, ResponseFuture};
+pub use dispatch::{Dispatch, RequestInfo, ResponseFuture, ThreadWrapper, wrap_blocking_threads};
 pub use into_service::IntoService;
 pub use serve::{
     ConnectionsCut, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
