@@ -7,7 +7,8 @@
 //! starts another; Ctrl-C (or `SIGTERM` to the master) stops them all
 //! gracefully. `--fail-boot` makes every worker exit with
 //! `WORKER_BOOT_ERROR`, as a worker whose app cannot load does: the master
-//! then stops and exits with that code.
+//! then stops and exits with that code. `/sleep/MS` answers after MS
+//! milliseconds, to watch a graceful stop finish it.
 //!
 //! Options: `--addr ADDR` (127.0.0.1:8000), `--workers N` (2),
 //! `--graceful-timeout SECONDS` (30), `--fail-boot`.
@@ -18,8 +19,15 @@ use std::time::Duration;
 use gateway_core::{Body, Environ, Error, StartResponse};
 use gateway_tower::{IntoService, Listener, WORKER_BOOT_ERROR, Workers};
 
-/// Answers with the pid of the worker that served the request.
-fn whoami(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+/// Answers with the pid of the worker that served the request; on
+/// `/sleep/MS`, after saying so on stdout and sleeping MS milliseconds (a
+/// request in flight, to watch a graceful stop).
+fn whoami(environ: Environ, start_response: StartResponse) -> Result<Body, Error> {
+    let path = environ.get("PATH_INFO").unwrap_or_default();
+    if let Some(ms) = path.strip_prefix("/sleep/").and_then(|ms| ms.parse().ok()) {
+        println!("pid {}: sleeping {ms} ms", std::process::id());
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
     Ok(Body::from(format!("pid {}\n", std::process::id())))
 }

@@ -1,0 +1,281 @@
+//! Worker processes, for real: the `workers` example (a master and two
+//! workers that answer with their pid) on 127.0.0.1 port 0, spoken to over
+//! new connections, its workers killed and its master signalled. Every loop
+//! is bounded in count and time.
+
+#[path = "../../../tests/common/example.rs"]
+mod example;
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use example::Running;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The longest any one step may take.
+const STEP: Duration = Duration::from_secs(30);
+
+/// The most requests any one step sends.
+const MAX_REQUESTS: usize = 2000;
+
+/// The pid of the worker that answers `GET /` on a new connection.
+async fn whoami(addr: SocketAddr) -> io::Result<u32> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(STEP, exchange).await??;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let (_, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    body.trim()
+        .strip_prefix("pid ")
+        .and_then(|pid| pid.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("not a pid: {body:?}")))
+}
+
+/// Request until the answers came from `n` pids that `wanted` accepts,
+/// each over a new connection; every request must succeed.
+async fn pids(addr: SocketAddr, n: usize, wanted: impl Fn(u32) -> bool) -> BTreeSet<u32> {
+    let deadline = Instant::now() + STEP;
+    let mut seen = BTreeSet::new();
+    for _ in 0..MAX_REQUESTS {
+        let pid = whoami(addr).await.expect("every request is answered");
+        if wanted(pid) {
+            seen.insert(pid);
+        }
+        if seen.len() >= n || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(
+        seen.len() >= n,
+        "{n} pids wanted, seen {seen:?} in {MAX_REQUESTS} requests or {STEP:?}"
+    );
+    seen
+}
+
+/// Whether `pid` is still a live process (not gone, not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, after_name) = stat.rsplit_once(')')?;
+            Some(!after_name.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether `pid` exists at all (a zombie counts: nobody reaped it).
+fn exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Wait (bounded) until `pid` is no longer a live process.
+async fn wait_dead(pid: u32) {
+    let deadline = Instant::now() + STEP;
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} still alive after {STEP:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid}: {status}");
+}
+
+#[tokio::test]
+async fn both_workers_answer_and_a_killed_worker_is_replaced() {
+    let server = Running::start("workers", &[]);
+    let first = pids(server.addr, 2, |_| true).await;
+    let victim = *first.first().unwrap();
+
+    kill("KILL", victim);
+    wait_dead(victim).await;
+    // Service goes on, from the survivor and from a new worker.
+    let replacement = pids(server.addr, 1, |pid| !first.contains(&pid)).await;
+    let survivor = *first.last().unwrap();
+    assert!(alive(survivor));
+
+    let exited = server.stop("TERM").await;
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        exited.stderr.contains(&format!(
+            "(pid {victim}) died unexpectedly (signal: 9 (SIGKILL)); restarting it in"
+        )),
+        "{}",
+        exited.stderr
+    );
+    for pid in first.iter().chain(&replacement) {
+        assert!(!exists(*pid), "worker {pid} outlived its master");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_to_the_master_stops_every_worker_and_it_exits_0() {
+    let server = Running::start("workers", &[]);
+    let workers = pids(server.addr, 2, |_| true).await;
+    let exited = server.stop("TERM").await;
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        !exited.stderr.contains("gateway: master"),
+        "{}",
+        exited.stderr
+    );
+    for pid in workers {
+        assert!(!exists(pid), "worker {pid} outlived its master");
+    }
+}
+
+#[tokio::test]
+async fn sigint_to_the_master_stops_every_worker_and_it_exits_0() {
+    let server = Running::start("workers", &[]);
+    let workers = pids(server.addr, 2, |_| true).await;
+    let exited = server.stop("INT").await;
+    assert!(exited.status.success(), "{exited:?}");
+    for pid in workers {
+        assert!(!exists(pid), "worker {pid} outlived its master");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_fails_to_boot_stops_the_master_with_code_3() {
+    let args = ["--addr", "127.0.0.1:0", "--workers", "2", "--fail-boot"];
+    let exited = Running::run_to_exit("workers", &args, &[]).await;
+    assert_eq!(
+        exited.status.code(),
+        Some(i32::from(gateway_tower::WORKER_BOOT_ERROR)),
+        "{exited:?}"
+    );
+    assert!(
+        exited
+            .stderr
+            .contains("failed to boot (exit status 3); stopping the other workers"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        exited
+            .stderr
+            .contains("a worker failed to boot: the master exits"),
+        "{}",
+        exited.stderr
+    );
+    // Not restarted: at most the two workers first started tried to boot.
+    let boots = exited.stderr.matches("this worker does not boot").count();
+    assert!((1..=2).contains(&boots), "{}", exited.stderr);
+}
+
+#[tokio::test]
+async fn a_process_that_is_not_a_workers_child_refuses_to_serve() {
+    // GATEWAY_WORKER set by hand, as if inherited: no master, no listener.
+    let exited = Running::run_to_exit(
+        "workers",
+        &["--addr", "127.0.0.1:0"],
+        &[("GATEWAY_WORKER", "0"), ("GATEWAY_WORKER_MASTER", "1")],
+    )
+    .await;
+    assert_eq!(exited.status.code(), Some(3), "{exited:?}");
+    assert!(
+        exited.stderr.contains("is not the master (pid 1)"),
+        "{}",
+        exited.stderr
+    );
+}
+
+/// Wait (bounded) until the server's stdout holds `text`.
+async fn wait_stdout(server: &Running, text: &str) {
+    let deadline = Instant::now() + STEP;
+    while !String::from_utf8_lossy(&server.stdout_so_far()).contains(text) {
+        assert!(
+            Instant::now() < deadline,
+            "no {text:?} on stdout in {STEP:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `GET path` on a new connection, on a task: the whole answer, or the error.
+fn get(addr: SocketAddr, path: &str) -> tokio::task::JoinHandle<io::Result<String>> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok(answer)
+    })
+}
+
+#[tokio::test]
+async fn on_sigterm_a_request_in_flight_finishes_before_the_workers_exit() {
+    let server = Running::start("workers", &[]);
+    let slow = get(server.addr, "/sleep/500");
+    wait_stdout(&server, "sleeping 500 ms").await;
+    server.signal("TERM");
+    let answer = tokio::time::timeout(STEP, slow)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let exited = server.exited().await;
+    assert!(exited.status.success(), "{exited:?}");
+}
+
+#[tokio::test]
+async fn workers_still_busy_after_the_graceful_timeout_are_killed_and_the_master_exits_1() {
+    let server = Running::start_with("workers", &["--graceful-timeout", "1"], &[]);
+    let stuck = get(server.addr, "/sleep/60000");
+    wait_stdout(&server, "sleeping 60000 ms").await;
+    let exited = server.stop("TERM").await;
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    assert!(
+        exited
+            .stderr
+            .contains("worker(s) still running after the graceful timeout of 1s: killing them"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        exited.stderr.contains("signal: 9 (SIGKILL)"),
+        "{}",
+        exited.stderr
+    );
+    // The stuck request's connection ends with its worker, unanswered.
+    let answer = tokio::time::timeout(STEP, stuck).await.unwrap().unwrap();
+    assert!(!answer.is_ok_and(|a| a.starts_with("HTTP/1.1 200")));
+}
+
+#[tokio::test]
+async fn a_second_signal_kills_the_workers_at_once() {
+    let server = Running::start("workers", &[]);
+    let _stuck = get(server.addr, "/sleep/60000");
+    wait_stdout(&server, "sleeping 60000 ms").await;
+    // Two kinds, so that they cannot merge into one: whichever the master
+    // sees second kills the busy worker.
+    server.signal("TERM");
+    let exited = server.stop("INT").await;
+    assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+    assert!(
+        exited.stderr.contains("second signal (SIG"),
+        "{}",
+        exited.stderr
+    );
+}
