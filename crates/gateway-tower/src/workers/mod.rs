@@ -1,78 +1,7 @@
-//! [`Workers`]: serve with several worker processes on one listening
-//! socket, as gunicorn's arbiter does.
+//! [`Workers`](crate::Workers): serve with several worker processes on one
+//! listening socket, as gunicorn's arbiter does.
 //!
-//! The program runs twice over. Run by the user, it is the **master**: it
-//! binds the listener, starts `count` **workers** by running its own command
-//! again (by default [`std::env::current_exe`] with the same arguments;
-//! [`Workers::command`] says otherwise, as a Python extension must: there the
-//! program is the interpreter), each inheriting the listening socket as fd 3,
-//! and then supervises them:
-//!
-//! - a worker that dies is logged and started again, after 100 ms, a delay
-//!   that doubles (up to 10 s) while it keeps dying within 10 s of its start,
-//!   so a crash loop does not spin;
-//! - a worker that exits with [`WORKER_BOOT_ERROR`] (3, gunicorn's code:
-//!   the app could not be loaded) is not restarted: the master stops the
-//!   other workers and exits with that code, saying so;
-//! - on `SIGTERM` or `SIGINT` the master sends `SIGTERM` to every worker
-//!   (each worker's [`Server`](crate::Server) stops accepting and finishes
-//!   the requests in flight), waits up to the
-//!   [graceful timeout](Workers::graceful_timeout), kills the rest with
-//!   `SIGKILL`, and exits `0` if every worker exited with status 0, else `1`.
-//!   A second signal kills the workers at once.
-//!
-//! The master never accepts a connection; the kernel hands each one to
-//! whichever worker accepts first. Workers run in their own process group,
-//! so a Ctrl-C at the terminal stops them once, through the master; a
-//! worker whose master dies (even by `SIGKILL`) gets `SIGTERM` (Linux's
-//! parent-death signal) and drains. A worker knows it is one by
-//! [`WORKER_ENV`] (its index, from 0); [`Workers::start`] checks that first,
-//! so the same `main` is both master and worker. The master of a Unix
-//! socket removes the socket's file when it exits.
-//!
-//! With a count of 1 there is no master: [`Workers::start`] binds and hands
-//! the listener straight back, and the process serves in-process, as it
-//! would without `Workers` (nothing restarts it if it dies).
-//!
-//! ```no_run
-//! use std::process::ExitCode;
-//!
-//! use gateway_core::{Body, Environ, Error, StartResponse};
-//! use gateway_tower::{IntoService, Listener, Server, Workers};
-//!
-//! fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
-//!     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
-//!     Ok(Body::from(format!("Hello from worker {}\n", std::process::id())))
-//! }
-//!
-//! fn main() -> ExitCode {
-//!     Workers::new(4).run(
-//!         // In the master only.
-//!         || {
-//!             let listener = Listener::bind_tcp("127.0.0.1:8000")?;
-//!             eprintln!("listening on {}", listener.describe());
-//!             Ok(listener)
-//!         },
-//!         // In each worker: serve until SIGTERM, then drain.
-//!         |listener| {
-//!             let Listener::Tcp(listener) = listener else { return ExitCode::FAILURE };
-//!             let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-//!             let served = runtime.block_on(async {
-//!                 listener.set_nonblocking(true)?;
-//!                 let listener = tokio::net::TcpListener::from_std(listener)?;
-//!                 Server::from_listener(listener).serve(hello.into_service()).await
-//!             });
-//!             match served {
-//!                 Ok(()) => ExitCode::SUCCESS,
-//!                 Err(e) => {
-//!                     eprintln!("{e}");
-//!                     ExitCode::FAILURE
-//!                 }
-//!             }
-//!         },
-//!     )
-//! }
-//! ```
+//! Documented on [`Workers`](crate::Workers).
 
 mod listener;
 mod master;
@@ -99,7 +28,80 @@ pub const WORKER_BOOT_ERROR: u8 = 3;
 /// starts.
 pub const WORKER_ENV: &str = "GATEWAY_WORKER";
 
-/// Worker processes on one listener. See the [module docs](self).
+/// Worker processes on one listening socket, as gunicorn's arbiter does.
+///
+/// The program runs twice over. Run by the user, it is the **master**: it
+/// binds the listener, starts `count` **workers** by running its own command
+/// again (by default [`std::env::current_exe`] with the same arguments;
+/// [`Workers::command`] says otherwise, as a Python extension must: there the
+/// program is the interpreter), each inheriting the listening socket as fd 3,
+/// and then supervises them:
+///
+/// - a worker that dies is logged and started again, after 100 ms, a delay
+///   that doubles (up to 10 s) while it keeps dying within 10 s of its start,
+///   so a crash loop does not spin;
+/// - a worker that exits with [`WORKER_BOOT_ERROR`] (3, gunicorn's code:
+///   the app could not be loaded) is not restarted: the master stops the
+///   other workers and exits with that code, saying so;
+/// - on `SIGTERM` or `SIGINT` the master sends `SIGTERM` to every worker
+///   (each worker's [`Server`](crate::Server) stops accepting and finishes
+///   the requests in flight), waits up to the
+///   [graceful timeout](Workers::graceful_timeout), kills the rest with
+///   `SIGKILL`, and exits `0` if every worker exited with status 0, else `1`.
+///   A second signal kills the workers at once.
+///
+/// The master never accepts a connection; the kernel hands each one to
+/// whichever worker accepts first. Workers run in their own process group,
+/// so a Ctrl-C at the terminal stops them once, through the master; a
+/// worker whose master dies (even by `SIGKILL`) gets `SIGTERM` (Linux's
+/// parent-death signal) and drains. A worker knows it is one by
+/// [`WORKER_ENV`] (its index, from 0); [`Workers::start`] checks that first,
+/// so the same `main` is both master and worker. The master of a Unix
+/// socket removes the socket's file when it exits.
+///
+/// With a count of 1 there is no master: [`Workers::start`] binds and hands
+/// the listener straight back, and the process serves in-process, as it
+/// would without `Workers` (nothing restarts it if it dies).
+///
+/// ```no_run
+/// use std::process::ExitCode;
+///
+/// use gateway_core::{Body, Environ, Error, StartResponse};
+/// use gateway_tower::{IntoService, Listener, Server, Workers};
+///
+/// fn hello(_: Environ, start_response: StartResponse) -> Result<Body, Error> {
+///     start_response.start("200 OK", [("Content-Type", "text/plain")])?;
+///     Ok(Body::from(format!("Hello from worker {}\n", std::process::id())))
+/// }
+///
+/// fn main() -> ExitCode {
+///     Workers::new(4).run(
+///         // In the master only.
+///         || {
+///             let listener = Listener::bind_tcp("127.0.0.1:8000")?;
+///             eprintln!("listening on {}", listener.describe());
+///             Ok(listener)
+///         },
+///         // In each worker: serve until SIGTERM, then drain.
+///         |listener| {
+///             let Listener::Tcp(listener) = listener else { return ExitCode::FAILURE };
+///             let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+///             let served = runtime.block_on(async {
+///                 listener.set_nonblocking(true)?;
+///                 let listener = tokio::net::TcpListener::from_std(listener)?;
+///                 Server::from_listener(listener).serve(hello.into_service()).await
+///             });
+///             match served {
+///                 Ok(()) => ExitCode::SUCCESS,
+///                 Err(e) => {
+///                     eprintln!("{e}");
+///                     ExitCode::FAILURE
+///                 }
+///             }
+///         },
+///     )
+/// }
+/// ```
 pub struct Workers {
     count: usize,
     graceful_timeout: Duration,
