@@ -4,8 +4,8 @@
 //! The master binds, prints `listening on http://ADDR`, and starts the
 //! workers (this same program, run again); each answers with its pid, so
 //! `curl` a few times to see them take turns. Kill a worker and the master
-//! starts another; Ctrl-C (or `SIGTERM` to the master) stops them all
-//! gracefully. `--fail-boot` makes every worker exit with
+//! starts another; `SIGHUP` to the master replaces them all; Ctrl-C (or
+//! `SIGTERM` to the master) stops them all gracefully. `--fail-boot` makes every worker exit with
 //! `WORKER_BOOT_ERROR`, as a worker whose app cannot load does: the master
 //! then stops and exits with that code. `/sleep/MS` answers after MS
 //! milliseconds, to watch a graceful stop finish it.

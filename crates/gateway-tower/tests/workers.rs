@@ -279,3 +279,26 @@ async fn a_second_signal_kills_the_workers_at_once() {
         exited.stderr
     );
 }
+
+#[tokio::test]
+async fn sighup_replaces_every_worker_and_no_request_fails() {
+    let server = Running::start("workers", &[]);
+    let old = pids(server.addr, 2, |_| true).await;
+    server.signal("HUP");
+    // Requests go on being answered while the old workers drain and the new
+    // ones boot, until two new workers have answered.
+    let new = pids(server.addr, 2, |pid| !old.contains(&pid)).await;
+    for pid in &old {
+        wait_dead(*pid).await;
+    }
+    let exited = server.stop("TERM").await;
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        !exited.stderr.contains("gateway: master"),
+        "{}",
+        exited.stderr
+    );
+    for pid in old.iter().chain(&new) {
+        assert!(!exists(*pid), "worker {pid} outlived its master");
+    }
+}

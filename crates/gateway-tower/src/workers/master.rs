@@ -36,9 +36,8 @@ const STABLE: Duration = Duration::from_secs(10);
 
 /// What the master is told.
 enum Event {
-    /// Worker `index` (`pid`) has exited.
+    /// Worker `pid` has exited.
     Exited {
-        index: usize,
         pid: u32,
         status: io::Result<ExitStatus>,
     },
@@ -57,13 +56,17 @@ enum Stop {
     SpawnError,
 }
 
-/// A worker that is running.
+/// A worker process that has not been reaped yet.
 struct Running {
-    pid: u32,
+    index: usize,
     started: Instant,
+    /// It was sent `SIGTERM`: its exit is no death.
+    retiring: bool,
+    /// Once sent `SIGTERM`, when it gets `SIGKILL`.
+    deadline: Option<Instant>,
 }
 
-/// The master's settings and state.
+/// The master's settings.
 pub(super) struct Master<'a> {
     pub(super) count: usize,
     pub(super) graceful_timeout: Duration,
@@ -73,35 +76,40 @@ pub(super) struct Master<'a> {
     pub(super) listener: &'a Listener,
 }
 
+/// The master's state while it supervises.
+struct State {
+    /// Every worker not reaped yet, by pid.
+    running: HashMap<u32, Running>,
+    /// The next restart delay of each worker index.
+    backoff: Vec<Duration>,
+    /// Why it stops, once it does.
+    stop: Option<Stop>,
+    /// Every worker told to stop exited with status 0.
+    clean: bool,
+    events: mpsc::UnboundedSender<Event>,
+}
+
 impl Master<'_> {
     /// Supervise the workers until told to stop; the master's exit status.
     pub(super) async fn supervise(&self) -> io::Result<u8> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
         let (events, mut inbox) = mpsc::unbounded_channel();
-        let mut running: HashMap<usize, Running> = HashMap::new();
-        let mut backoff = vec![BACKOFF_MIN; self.count];
-        let mut stop: Option<Stop> = None;
-        let mut deadline: Option<Instant> = None;
-        let mut clean = true;
-
+        let mut state = State {
+            running: HashMap::new(),
+            backoff: vec![BACKOFF_MIN; self.count],
+            stop: None,
+            clean: true,
+            events,
+        };
         for index in 0..self.count {
-            match self.spawn(index, &events) {
-                Ok(worker) => {
-                    running.insert(index, worker);
-                }
-                Err(e) => {
-                    self.log(&format!("cannot start worker {index}: {e}"));
-                    stop = Some(Stop::SpawnError);
-                    break;
-                }
+            if state.stop.is_none() {
+                self.start_worker(&mut state, index);
             }
         }
-        if stop.is_some() {
-            deadline = Some(self.stop_all(&running));
-        }
-
-        while stop.is_none() || !running.is_empty() {
+        while state.stop.is_none() || !state.running.is_empty() {
+            let deadline = state.running.values().filter_map(|w| w.deadline).min();
             let timeout = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -109,77 +117,52 @@ impl Master<'_> {
                 }
             };
             tokio::select! {
-                _ = term.recv() => self.on_signal("SIGTERM", &mut stop, &mut deadline, &running),
-                _ = int.recv() => self.on_signal("SIGINT", &mut stop, &mut deadline, &running),
-                () = timeout => {
-                    self.log(&format!(
-                        "{} worker(s) still running after the graceful timeout of {:?}: killing them",
-                        running.len(),
-                        self.graceful_timeout
-                    ));
-                    kill_all(&running, Signal::KILL);
-                    deadline = None;
-                }
+                _ = term.recv() => self.on_signal(&mut state, "SIGTERM"),
+                _ = int.recv() => self.on_signal(&mut state, "SIGINT"),
+                _ = hup.recv() => self.replace_all(&mut state),
+                () = timeout => self.kill_late(&mut state),
                 Some(event) = inbox.recv() => match event {
-                    Event::Exited { index, pid, status } => {
-                        let Some(worker) = running.remove(&index) else { continue };
-                        if stop.is_some() {
-                            if !status.as_ref().is_ok_and(ExitStatus::success) {
-                                clean = false;
-                                self.log(&format!("worker {index} (pid {pid}) exited: {}", words(&status)));
-                            }
-                        } else if status.as_ref().ok().and_then(ExitStatus::code) == Some(i32::from(WORKER_BOOT_ERROR)) {
-                            self.log(&format!(
-                                "worker {index} (pid {pid}) failed to boot (exit status {WORKER_BOOT_ERROR}); \
-                                 stopping the other workers"
-                            ));
-                            stop = Some(Stop::BootError);
-                            deadline = Some(self.stop_all(&running));
-                        } else {
-                            let delay = next_delay(&mut backoff[index], worker.started.elapsed());
-                            self.log(&format!(
-                                "worker {index} (pid {pid}) died unexpectedly ({}); restarting it in {delay:?}",
-                                words(&status)
-                            ));
-                            let events = events.clone();
-                            tokio::spawn(async move {
-                                tokio::time::sleep(delay).await;
-                                let _ = events.send(Event::Restart { index });
-                            });
-                        }
-                    }
+                    Event::Exited { pid, status } => self.on_exit(&mut state, pid, &status),
                     Event::Restart { index } => {
-                        if stop.is_some() {
-                            continue;
-                        }
-                        match self.spawn(index, &events) {
-                            Ok(worker) => {
-                                running.insert(index, worker);
-                            }
-                            Err(e) => {
-                                self.log(&format!("cannot restart worker {index}: {e}; stopping"));
-                                stop = Some(Stop::SpawnError);
-                                deadline = Some(self.stop_all(&running));
-                            }
+                        if state.stop.is_none() {
+                            self.start_worker(&mut state, index);
                         }
                     }
                 },
             }
         }
-
-        Ok(match stop {
+        Ok(match state.stop {
             Some(Stop::BootError) => {
                 self.log("a worker failed to boot: the master exits");
                 WORKER_BOOT_ERROR
             }
             Some(Stop::SpawnError) => 1,
-            Some(Stop::Signal) | None if clean => 0,
+            Some(Stop::Signal) | None if state.clean => 0,
             Some(Stop::Signal) | None => 1,
         })
     }
 
-    /// Start worker `index`: the command again, the listener as fd 3.
-    fn spawn(&self, index: usize, events: &mpsc::UnboundedSender<Event>) -> io::Result<Running> {
+    /// Start worker `index`; failing that, stop.
+    fn start_worker(&self, state: &mut State, index: usize) {
+        match self.spawn(index, &state.events) {
+            Ok(pid) => {
+                let worker = Running {
+                    index,
+                    started: Instant::now(),
+                    retiring: false,
+                    deadline: None,
+                };
+                state.running.insert(pid, worker);
+            }
+            Err(e) => {
+                self.log(&format!("cannot start worker {index}: {e}; stopping"));
+                self.stop_all(state, Stop::SpawnError);
+            }
+        }
+    }
+
+    /// Run the command again as worker `index`, the listener as fd 3; its pid.
+    fn spawn(&self, index: usize, events: &mpsc::UnboundedSender<Event>) -> io::Result<u32> {
         let mut command = tokio::process::Command::new(&self.program);
         command
             .args(&self.args)
@@ -201,40 +184,124 @@ impl Master<'_> {
         let events = events.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
-            let _ = events.send(Event::Exited { index, pid, status });
+            let _ = events.send(Event::Exited { pid, status });
         });
-        Ok(Running {
-            pid,
-            started: Instant::now(),
-        })
+        Ok(pid)
+    }
+
+    /// A worker exited: expected (told to stop), a boot error, or a death.
+    fn on_exit(&self, state: &mut State, pid: u32, status: &io::Result<ExitStatus>) {
+        let Some(worker) = state.running.remove(&pid) else {
+            return;
+        };
+        let index = worker.index;
+        if worker.retiring || state.stop.is_some() {
+            if !status.as_ref().is_ok_and(ExitStatus::success) {
+                // A worker replaced on SIGHUP does not count against the
+                // master's exit status; one stopped with the master does.
+                state.clean &= state.stop.is_none();
+                self.log(&format!(
+                    "worker {index} (pid {pid}) exited: {}",
+                    words(status)
+                ));
+            }
+        } else if status.as_ref().ok().and_then(ExitStatus::code)
+            == Some(i32::from(WORKER_BOOT_ERROR))
+        {
+            self.log(&format!(
+                "worker {index} (pid {pid}) failed to boot (exit status {WORKER_BOOT_ERROR}); \
+                 stopping the other workers"
+            ));
+            self.stop_all(state, Stop::BootError);
+        } else {
+            let delay = next_delay(&mut state.backoff[index], worker.started.elapsed());
+            self.log(&format!(
+                "worker {index} (pid {pid}) died unexpectedly ({}); restarting it in {delay:?}",
+                words(status)
+            ));
+            let events = state.events.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = events.send(Event::Restart { index });
+            });
+        }
     }
 
     /// SIGTERM or SIGINT: the first stops the workers gracefully, the next
     /// kills them.
-    fn on_signal(
-        &self,
-        name: &str,
-        stop: &mut Option<Stop>,
-        deadline: &mut Option<Instant>,
-        running: &HashMap<usize, Running>,
-    ) {
-        if stop.is_none() {
-            *stop = Some(Stop::Signal);
-            *deadline = Some(self.stop_all(running));
+    fn on_signal(&self, state: &mut State, name: &str) {
+        if state.stop.is_none() {
+            self.stop_all(state, Stop::Signal);
         } else {
             self.log(&format!(
                 "second signal ({name}): killing {} worker(s)",
-                running.len()
+                state.running.len()
             ));
-            kill_all(running, Signal::KILL);
-            *deadline = None;
+            for (pid, worker) in &mut state.running {
+                send(*pid, Signal::KILL);
+                worker.deadline = None;
+            }
         }
     }
 
-    /// Send every worker `SIGTERM`; the time they have to exit.
-    fn stop_all(&self, running: &HashMap<usize, Running>) -> Instant {
-        kill_all(running, Signal::TERM);
-        Instant::now() + self.graceful_timeout
+    /// SIGHUP: start a new worker for each one, and stop the old ones
+    /// gracefully (the connections that come meanwhile wait in the shared
+    /// listen queue).
+    fn replace_all(&self, state: &mut State) {
+        if state.stop.is_some() {
+            return;
+        }
+        let old: Vec<(u32, usize)> = (state.running.iter())
+            .filter(|(_, worker)| !worker.retiring)
+            .map(|(pid, worker)| (*pid, worker.index))
+            .collect();
+        for (pid, index) in old {
+            self.start_worker(state, index);
+            if state.stop.is_some() {
+                return;
+            }
+            self.retire(state, pid);
+        }
+    }
+
+    /// Send every worker `SIGTERM`, and stop for `why`.
+    fn stop_all(&self, state: &mut State, why: Stop) {
+        state.stop = Some(why);
+        let pids: Vec<u32> = state.running.keys().copied().collect();
+        for pid in pids {
+            self.retire(state, pid);
+        }
+    }
+
+    /// Send worker `pid` `SIGTERM` (once), and start its graceful timeout.
+    fn retire(&self, state: &mut State, pid: u32) {
+        if let Some(worker) = state.running.get_mut(&pid) {
+            if !worker.retiring {
+                worker.retiring = true;
+                worker.deadline = Some(Instant::now() + self.graceful_timeout);
+                send(pid, Signal::TERM);
+            }
+        }
+    }
+
+    /// Kill the workers whose graceful timeout is over.
+    fn kill_late(&self, state: &mut State) {
+        let now = Instant::now();
+        let late: Vec<u32> = (state.running.iter())
+            .filter(|(_, worker)| worker.deadline.is_some_and(|at| at <= now))
+            .map(|(pid, _)| *pid)
+            .collect();
+        self.log(&format!(
+            "{} worker(s) still running after the graceful timeout of {:?}: killing them",
+            late.len(),
+            self.graceful_timeout
+        ));
+        for pid in late {
+            send(pid, Signal::KILL);
+            if let Some(worker) = state.running.get_mut(&pid) {
+                worker.deadline = None;
+            }
+        }
     }
 
     fn log(&self, line: &str) {
@@ -243,12 +310,10 @@ impl Master<'_> {
     }
 }
 
-/// Send `signal` to every running worker (one already gone is no error).
-fn kill_all(running: &HashMap<usize, Running>, signal: Signal) {
-    for worker in running.values() {
-        if let Some(pid) = i32::try_from(worker.pid).ok().and_then(Pid::from_raw) {
-            let _ = rustix::process::kill_process(pid, signal);
-        }
+/// Send `signal` to worker `pid` (one already gone is no error).
+fn send(pid: u32, signal: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, signal);
     }
 }
 

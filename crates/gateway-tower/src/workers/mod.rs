@@ -48,7 +48,12 @@ pub const WORKER_ENV: &str = "GATEWAY_WORKER";
 ///   the requests in flight), waits up to the
 ///   [graceful timeout](Workers::graceful_timeout), kills the rest with
 ///   `SIGKILL`, and exits `0` if every worker exited with status 0, else `1`.
-///   A second signal kills the workers at once.
+///   A second signal kills the workers at once;
+/// - on `SIGHUP` it replaces every worker: it starts a new one for each,
+///   and stops the old ones as above (new code or configuration on disk is
+///   picked up; connections that come meanwhile wait in the listen queue,
+///   shared by all). A replaced worker's exit does not count in the
+///   master's exit status.
 ///
 /// The master never accepts a connection; the kernel hands each one to
 /// whichever worker accepts first. Workers run in their own process group,
