@@ -149,3 +149,45 @@ impl From<UnixListener> for Listener {
         Listener::Unix(listener)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_in_use_is_an_error_that_names_the_address() {
+        let first = Listener::bind_tcp("127.0.0.1:0").unwrap();
+        let url = first.describe();
+        let addr = url.strip_prefix("http://").expect(&url);
+        let e = Listener::bind_tcp(addr).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot listen on {addr}: ")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_unix_socket_is_described_by_its_path_and_its_file_removed() {
+        let dir = std::env::temp_dir().join(format!("gateway-workers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.sock");
+        let listener = Listener::bind_unix(&path).unwrap();
+        assert_eq!(listener.describe(), format!("unix:{}", path.display()));
+        let again = Listener::bind_unix(&path).unwrap_err();
+        assert!(
+            again
+                .to_string()
+                .starts_with(&format!("cannot listen on {}: ", path.display()))
+        );
+        let copy = listener.duplicate().unwrap();
+        assert_ne!(
+            std::os::fd::AsRawFd::as_raw_fd(&copy),
+            std::os::fd::AsRawFd::as_raw_fd(&listener.as_fd())
+        );
+        listener.remove_socket_file().unwrap();
+        assert!(!path.exists());
+        std::fs::remove_dir(&dir).unwrap();
+    }
+}
