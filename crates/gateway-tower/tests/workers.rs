@@ -24,16 +24,9 @@ const MAX_REQUESTS: usize = 2000;
 
 /// The pid of the worker that answers `GET /` on a new connection.
 async fn whoami(addr: SocketAddr) -> io::Result<u32> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await?;
-        Ok::<_, io::Error>(answer)
-    };
-    let answer = tokio::time::timeout(STEP, exchange).await??;
+    let answer = tokio::time::timeout(STEP, get(addr, "/"))
+        .await?
+        .expect("the request task ends")?;
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     let (_, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
     body.trim()
@@ -79,6 +72,13 @@ fn exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Every one of `workers` is gone (reaped) once their master has exited.
+fn all_gone(workers: &BTreeSet<u32>) {
+    for pid in workers {
+        assert!(!exists(*pid), "worker {pid} outlived its master");
+    }
+}
+
 /// Wait (bounded) until `pid` is no longer a live process.
 async fn wait_dead(pid: u32) {
     let deadline = Instant::now() + STEP;
@@ -122,35 +122,24 @@ async fn both_workers_answer_and_a_killed_worker_is_replaced() {
         "{}",
         exited.stderr
     );
-    for pid in first.iter().chain(&replacement) {
-        assert!(!exists(*pid), "worker {pid} outlived its master");
-    }
+    all_gone(&first);
+    all_gone(&replacement);
 }
 
 #[tokio::test]
-async fn sigterm_to_the_master_stops_every_worker_and_it_exits_0() {
-    let server = Running::start("workers", &[]);
-    let workers = pids(server.addr, 2, |_| true).await;
-    let exited = server.stop("TERM").await;
-    assert!(exited.status.success(), "{exited:?}");
-    assert!(
-        !exited.stderr.contains("gateway: master"),
-        "{}",
-        exited.stderr
-    );
-    for pid in workers {
-        assert!(!exists(pid), "worker {pid} outlived its master");
-    }
-}
-
-#[tokio::test]
-async fn sigint_to_the_master_stops_every_worker_and_it_exits_0() {
-    let server = Running::start("workers", &[]);
-    let workers = pids(server.addr, 2, |_| true).await;
-    let exited = server.stop("INT").await;
-    assert!(exited.status.success(), "{exited:?}");
-    for pid in workers {
-        assert!(!exists(pid), "worker {pid} outlived its master");
+async fn sigterm_or_sigint_to_the_master_stops_every_worker_and_it_exits_0() {
+    for signal in ["TERM", "INT"] {
+        let server = Running::start("workers", &[]);
+        let workers = pids(server.addr, 2, |_| true).await;
+        let exited = server.stop(signal).await;
+        assert!(exited.status.success(), "SIG{signal}: {exited:?}");
+        // Nothing went wrong, so the master said nothing.
+        assert!(
+            !exited.stderr.contains("gateway: master"),
+            "{}",
+            exited.stderr
+        );
+        all_gone(&workers);
     }
 }
 
@@ -298,7 +287,6 @@ async fn sighup_replaces_every_worker_and_no_request_fails() {
         "{}",
         exited.stderr
     );
-    for pid in old.iter().chain(&new) {
-        assert!(!exists(*pid), "worker {pid} outlived its master");
-    }
+    all_gone(&old);
+    all_gone(&new);
 }
