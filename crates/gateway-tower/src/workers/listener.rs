@@ -15,6 +15,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
+use socket2::{Domain, SockAddr, Socket, Type};
+
+/// The listen queue of a [`Listener`] this module binds: tokio's.
+const LISTEN_QUEUE: i32 = 1024;
+
 /// The listening socket shared by the master and its workers.
 ///
 /// The master binds it (with [`Listener::bind_tcp`], [`Listener::bind_unix`]
@@ -44,8 +49,8 @@ impl Listener {
         })?;
         let mut last = None;
         for addr in addrs {
-            match TcpListener::bind(addr) {
-                Ok(listener) => return Ok(Listener::Tcp(listener)),
+            match listen(Domain::for_address(addr), &addr.into()) {
+                Ok(socket) => return Ok(Listener::Tcp(socket.into())),
                 Err(e) => last = Some((addr, e)),
             }
         }
@@ -127,6 +132,20 @@ impl Listener {
         }
         Ok(())
     }
+}
+
+/// A stream socket bound to `addr` and listening, with a listen queue as
+/// long as tokio's (1024; std's is 128) so that connections wait there, not
+/// refused, while workers are replaced. Close-on-exec, `SO_REUSEADDR` for
+/// TCP (as std and tokio do).
+fn listen(domain: Domain, addr: &SockAddr) -> io::Result<Socket> {
+    let socket = Socket::new(domain, Type::STREAM, None)?;
+    if domain != Domain::UNIX {
+        socket.set_reuse_address(true)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(LISTEN_QUEUE)?;
+    Ok(socket)
 }
 
 impl AsFd for Listener {
