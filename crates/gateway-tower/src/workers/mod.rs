@@ -198,6 +198,10 @@ impl Workers {
     /// A worker that cannot be started is logged, and the master stops with
     /// status 1.
     ///
+    /// The master handles `SIGTERM`, `SIGINT` and `SIGHUP` (tokio's
+    /// handlers, which stay installed for the life of the process: a Python
+    /// master gets no `KeyboardInterrupt` after this returns).
+    ///
     /// `LISTEN_FDS` and `LISTEN_PID` are removed from a worker's
     /// environment when it takes its listener: do it before starting
     /// threads that read the environment.
