@@ -11,9 +11,15 @@
 //! request whose head takes longer than 30 s gets `408`; a panic in a layer
 //! becomes a `500`. A client gets 10 s to send its request head (then the
 //! connection is closed); a request line over 8 KiB gets `414`, a header
-//! line over 8 KiB, more than 100 fields or a head over 32 KiB `431`. Ctrl-C or SIGTERM stops it once the requests in flight
-//! have finished, with exit status 0, and the access log's buffer written
-//! out. `RUST_LOG` sets the log level (`info`).
+//! line over 8 KiB, more than 100 fields or a head over 32 KiB `431`.
+//!
+//! Ctrl-C or SIGTERM stops it: no new connection is accepted, the requests
+//! in flight get a grace period of 30 s (`GATEWAY_GRACE_PERIOD=SECONDS`,
+//! decimals allowed, says otherwise) to finish, and the access log's buffer
+//! is written out. It exits with status 0 when every request finished, and
+//! with status 3 when connections were still open at the end of the grace
+//! period (or at a second signal) and were closed. `RUST_LOG` sets the log
+//! level (`info`).
 //!
 //! Requests that cannot block (no request body, and not `/stream`, which
 //! sleeps between chunks) run on the connection's task (Inline dispatch);
@@ -51,6 +57,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to send its request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The exit status when the grace period ended with connections open.
+const EXIT_CUT: i32 = 3;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = match cli::listen_addr() {
@@ -59,6 +68,13 @@ async fn main() -> std::io::Result<()> {
             eprintln!(
                 "stack: {why}\nusage: stack [--addr HOST:PORT]   (or GATEWAY_ADDR=HOST:PORT)"
             );
+            std::process::exit(2);
+        }
+    };
+    let grace = match grace_period() {
+        Ok(grace) => grace,
+        Err(why) => {
+            eprintln!("stack: {why}");
             std::process::exit(2);
         }
     };
@@ -98,7 +114,8 @@ async fn main() -> std::io::Result<()> {
             .max_request_line(8 * 1024)
             .max_header_line(8 * 1024)
             .max_head(32 * 1024)
-            .max_headers(100),
+            .max_headers(100)
+            .grace_period(grace),
         Err(e) => {
             eprintln!("stack: {e}; pick another with --addr HOST:PORT or GATEWAY_ADDR");
             std::process::exit(1);
@@ -109,12 +126,34 @@ async fn main() -> std::io::Result<()> {
          /private/, Bearer {token} on /api/; access log on stdout; Ctrl-C to stop)",
         server.local_addr()?
     );
-    server.serve(service).await?;
-    // Every request has been answered and logged; a blocking-pool thread
-    // may still hold the app (and so the log) a moment: write the buffer now.
+    let served = server.serve(service).await;
+    // Every request has been answered (or its connection cut) and logged; a
+    // blocking-pool thread may still hold the app (and so the log) a
+    // moment: write the buffer now.
     flush.flush();
-    eprintln!("stack: stopped");
-    Ok(())
+    match served {
+        Ok(()) => {
+            eprintln!("stack: stopped");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            eprintln!("stack: stopped: {e}");
+            std::process::exit(EXIT_CUT);
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GATEWAY_GRACE_PERIOD` (seconds) or 30 s.
+fn grace_period() -> Result<Duration, String> {
+    match std::env::var("GATEWAY_GRACE_PERIOD") {
+        Err(_) => Ok(gateway::tower::DEFAULT_GRACE_PERIOD),
+        Ok(text) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .ok_or_else(|| format!("GATEWAY_GRACE_PERIOD={text:?} is not a number of seconds")),
+    }
 }
 
 /// The gateway side of the stack, outermost first: the access log (Apache

@@ -1,8 +1,11 @@
 //! Graceful shutdown under load, on the `stack` example as a user runs it:
 //! several connections each with a request in flight when SIGTERM comes;
-//! every one completes with its whole body, no connection is accepted
-//! after, the process exits 0, and the access log has one line per answer.
-//! Requests sent are counted against full answers received.
+//! every one completes with its whole body within the grace period, no
+//! connection is accepted after, the process exits 0, and the access log
+//! has one line per answer. Past a short grace period, the requests still
+//! streaming are cut (their connections closed before the chunked body's
+//! end), the others complete, and the exit status (3) says so. Requests
+//! sent are counted against full answers received.
 //!
 //! Also through the stack: a client's bad request body is logged as a
 //! `400` (the client's error), not a `500`.
@@ -73,7 +76,7 @@ async fn send(stream: &mut TcpStream, path: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_completes_every_request_in_flight_and_logs_each() {
-    let running = Running::start("stack", &[]);
+    let running = Running::start("stack", &[("GATEWAY_GRACE_PERIOD", "20")]);
     let mut sent = 0;
     let mut full = 0;
     let mut streams = Vec::new();
@@ -135,6 +138,81 @@ async fn sigterm_under_load_completes_every_request_in_flight_and_logs_each() {
     assert_eq!(log.lines().count(), full, "one line per answer: {log}");
     eprintln!(
         "sent {sent}, full answers {full}, access log lines {}",
+        log.lines().count()
+    );
+}
+
+/// Streams still running past the grace period: 60 chunks, 100 ms apart.
+const ENDLESS: &str = "/stream?chunks=60&size=10&delay_ms=100";
+/// A short grace period for the stack.
+const SHORT_GRACE: &str = "0.4";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_grace_period_streams_are_cut_the_rest_complete_and_the_exit_status_says_so() {
+    let running = Running::start("stack", &[("GATEWAY_GRACE_PERIOD", SHORT_GRACE)]);
+    let (mut sent, mut full) = (0, 0);
+    let mut streams = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let mut stream = TcpStream::connect(running.addr).await.unwrap();
+        send(&mut stream, QUICK).await;
+        sent += 1;
+        let head = read_head(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(read_chunked(&mut stream).await.unwrap(), b"x".repeat(20));
+        full += 1;
+        streams.push(stream);
+    }
+    // Half the connections start a 6 s stream, the others one that ends
+    // well within the grace period.
+    let (endless, quick) = streams.split_at_mut(CONNECTIONS / 2);
+    for stream in endless.iter_mut() {
+        send(stream, ENDLESS).await;
+        sent += 1;
+    }
+    for stream in quick.iter_mut() {
+        send(stream, QUICK).await;
+        sent += 1;
+    }
+    for stream in endless.iter_mut() {
+        let head = read_head(stream).await;
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    }
+    running.signal("TERM");
+    let mut cut = 0;
+    for stream in quick.iter_mut() {
+        let head = read_head(stream).await;
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert_eq!(read_chunked(stream).await.unwrap(), b"x".repeat(20));
+        full += 1;
+    }
+    for stream in endless.iter_mut() {
+        // The connection ends before the body's terminator: cut.
+        match read_chunked(stream).await {
+            Some(body) => panic!("a 6 s stream completed ({} bytes)", body.len()),
+            None => cut += 1,
+        }
+    }
+    assert_eq!(sent, CONNECTIONS * 2);
+    assert_eq!((full, cut), (sent - CONNECTIONS / 2, CONNECTIONS / 2));
+    drop(streams);
+    let exited = running.exited().await;
+    assert_eq!(exited.status.code(), Some(3), "{exited:?}");
+    assert!(
+        exited.stderr.contains(&format!(
+            "closed {} connections still open after the grace period of 400ms",
+            CONNECTIONS / 2
+        )),
+        "{}",
+        exited.stderr
+    );
+    // Every completed request is in the access log.
+    let log = String::from_utf8_lossy(&exited.stdout);
+    let quick_lines = log
+        .matches(&format!("\"GET {QUICK} HTTP/1.1\" 200 20 "))
+        .count();
+    assert_eq!(quick_lines, full, "{log}");
+    eprintln!(
+        "sent {sent}, full answers {full}, cut {cut}, access log lines {}",
         log.lines().count()
     );
 }

@@ -76,8 +76,9 @@ pub use connection::ConnectionInfo;
 pub use dispatch::{Dispatch, RequestInfo, ResponseFuture};
 pub use into_service::IntoService;
 pub use serve::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEAD,
-    DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE, Server, serve,
+    ConnectionsCut, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE,
+    Endpoint, Server, serve,
 };
 pub use service::{AppService, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BLOCKING};
 pub use service_app::{InputBody, ServiceApp, ServiceAppError};

@@ -3,15 +3,16 @@
 //! reset), and accept errors about one connection rather than the listener.
 
 use std::io;
-use std::net::SocketAddr;
 
 use gateway_core::ErrorStream;
+
+use super::listener::Peer;
 
 /// A connection's end in error: a head hyper refused (it answered `400`,
 /// `414` or `431`) is logged; the rest (a timeout, a reset) only traced.
 pub(crate) fn log_connection_error(
     errors: &ErrorStream,
-    remote: SocketAddr,
+    remote: Peer,
     e: &(dyn std::error::Error + 'static),
 ) {
     match e.downcast_ref::<hyper::Error>() {

@@ -18,13 +18,15 @@ use tower::util::Oneshot;
 
 use super::body::ServedBody;
 use super::limits::{self, Limits, Refusal};
+use super::listener::Peer;
 use crate::ConnectionInfo;
 
 /// A tower service bound to one connection, as hyper wants it.
 #[derive(Debug, Clone)]
 pub(crate) struct Connected<S> {
     pub(crate) service: S,
-    pub(crate) info: ConnectionInfo,
+    /// The addresses, for a TCP connection: a Unix socket's have none.
+    pub(crate) info: Option<ConnectionInfo>,
     pub(crate) server: Option<HeaderValue>,
     pub(crate) limits: Limits,
     pub(crate) errors: Arc<ErrorStream>,
@@ -46,14 +48,16 @@ where
                 "gateway: {} for {} from {}: {}",
                 refusal.status,
                 req.method(),
-                self.info.remote,
+                Peer(self.info),
                 refusal.reason
             ));
             return ConnectedFuture::Refused {
                 response: Some(refused(&refusal, req.version(), self.server.clone())),
             };
         }
-        req.extensions_mut().insert(self.info);
+        if let Some(info) = self.info {
+            req.extensions_mut().insert(info);
+        }
         ConnectedFuture::Called {
             inner: Oneshot::new(self.service.clone(), req),
             server: self.server.clone(),
