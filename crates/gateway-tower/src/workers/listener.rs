@@ -24,9 +24,9 @@ const LISTEN_QUEUE: i32 = 1024;
 ///
 /// The master binds it (with [`Listener::bind_tcp`], [`Listener::bind_unix`]
 /// or any socket of its own) and never accepts on it; each worker serves on
-/// it. Both kinds are `std` listeners in blocking mode: a worker that
-/// serves them with tokio sets them non-blocking first
-/// (`tokio::net::TcpListener::from_std` needs it).
+/// it. Both kinds are `std` listeners, served by
+/// [`Server::from_tcp`](crate::Server::from_tcp) and
+/// [`Server::from_unix`](crate::Server::from_unix).
 #[derive(Debug)]
 pub enum Listener {
     /// A TCP listener.

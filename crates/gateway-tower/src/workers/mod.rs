@@ -89,12 +89,13 @@ pub const WORKER_ENV: &str = "GATEWAY_WORKER";
 ///         },
 ///         // In each worker: serve until SIGTERM, then drain.
 ///         |listener| {
-///             let Listener::Tcp(listener) = listener else { return ExitCode::FAILURE };
 ///             let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
 ///             let served = runtime.block_on(async {
-///                 listener.set_nonblocking(true)?;
-///                 let listener = tokio::net::TcpListener::from_std(listener)?;
-///                 Server::from_listener(listener).serve(hello.into_service()).await
+///                 let server = match listener {
+///                     Listener::Tcp(listener) => Server::from_tcp(listener)?,
+///                     Listener::Unix(listener) => Server::from_unix(listener)?,
+///                 };
+///                 server.serve(hello.into_service()).await
 ///             });
 ///             match served {
 ///                 Ok(()) => ExitCode::SUCCESS,
