@@ -27,6 +27,10 @@
 //!   grace period, past which [`ConnectionsCut`] says what was closed), a
 //!   header-read timeout, a connection limit and [`ConnectionInfo`] on
 //!   every TCP request.
+//! - [`Workers`] serves with several worker processes on one listener, as
+//!   gunicorn's arbiter does: the master binds, starts the workers (the
+//!   same program run again, each inheriting the socket), restarts the ones
+//!   that die, and stops them all gracefully on SIGTERM.
 //! - [`ServiceApp`] goes the other way: a tower service (tower-http's
 //!   `ServeDir`, an axum `Router`) as an app, so gateway middleware can sit in
 //!   front of it.
@@ -66,6 +70,8 @@ mod into_service;
 mod serve;
 mod service;
 mod service_app;
+#[cfg(unix)]
+mod workers;
 
 pub use body::GatewayBody;
 pub use connection::ConnectionInfo;
@@ -78,3 +84,5 @@ pub use serve::{
 };
 pub use service::{AppService, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BLOCKING};
 pub use service_app::{InputBody, ServiceApp, ServiceAppError};
+#[cfg(unix)]
+pub use workers::{Listener, Role, WORKER_BOOT_ERROR, WORKER_ENV, Workers};
