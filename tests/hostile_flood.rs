@@ -7,11 +7,12 @@
 //! cargo test --test hostile_flood -- --ignored --nocapture
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "common/release.rs"]
+mod release;
+
 use std::time::{Duration, Instant};
+
+use release::{start, status_kib};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,72 +22,6 @@ const CONNECTIONS: usize = 2000;
 
 /// The bound the issue sets on the stack's peak RSS meanwhile.
 const MAX_RSS_KIB: u64 = 128 * 1024;
-
-/// The release stack, killed when dropped.
-struct Stack(Child);
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/release/examples/stack`, started on a free loopback port.
-fn start() -> (Stack, SocketAddr) {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    );
-    let exe = target.join("release/examples/stack");
-    assert!(
-        exe.is_file(),
-        "run `cargo build --release --example stack` first"
-    );
-    let mut child = Command::new(exe)
-        .args(["--addr", "127.0.0.1:0"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the stack starts");
-    let stderr = child.stderr.take().unwrap();
-    let stack = Stack(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the stack listens");
-    (stack, addr.parse().expect("an address"))
-}
-
-/// A field of `/proc/PID/status`, in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc");
-    status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .expect("the field")
-}
 
 #[tokio::test]
 #[ignore = "long: a flood against the release stack (see the module docs)"]

@@ -167,37 +167,35 @@ async fn graceful_shutdown_lets_requests_in_flight_finish() {
 #[tokio::test]
 async fn past_the_grace_period_the_connections_left_are_cut_and_serve_says_how_many() {
     // Blocking only: the demo's `/stream` sleeps, which an Inline app must not.
-    {
-        let mode = Dispatch::Blocking;
-        let grace = Duration::from_millis(200);
-        let server = start_with(demo(mode), |s| s.grace_period(grace)).await;
-        let c = client();
-        // 100 chunks, 50 ms apart (5 s): still streaming when the grace ends.
-        let url = server.url("/stream?chunks=100&size=10&delay_ms=50");
-        let response = c.request(http::Request::get(url).body(Default::default()).unwrap());
-        let response = tokio::time::timeout(STEP, response).await.unwrap().unwrap();
-        assert_eq!(response.status(), 200);
-        let stopped = tokio::spawn(server.stop());
-        let body = tokio::time::timeout(STEP, response.into_body().collect())
-            .await
-            .unwrap();
-        assert!(body.is_err(), "{mode:?}: the body is cut, not complete");
-        let e = tokio::time::timeout(STEP, stopped)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
-        let cut = e
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<gateway::tower::ConnectionsCut>())
-            .expect("a ConnectionsCut inside");
-        assert_eq!((cut.connections, cut.grace_period), (1, Some(grace)));
-        assert_eq!(
-            e.to_string(),
-            "closed 1 connection still open after the grace period of 200ms"
-        );
-    }
+    let mode = Dispatch::Blocking;
+    let grace = Duration::from_millis(200);
+    let server = start_with(demo(mode), |s| s.grace_period(grace)).await;
+    let c = client();
+    // 100 chunks, 50 ms apart (5 s): still streaming when the grace ends.
+    let url = server.url("/stream?chunks=100&size=10&delay_ms=50");
+    let response = c.request(http::Request::get(url).body(Default::default()).unwrap());
+    let response = tokio::time::timeout(STEP, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let stopped = tokio::spawn(server.stop());
+    let body = tokio::time::timeout(STEP, response.into_body().collect())
+        .await
+        .unwrap();
+    assert!(body.is_err(), "{mode:?}: the body is cut, not complete");
+    let e = tokio::time::timeout(STEP, stopped)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+    let cut = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<gateway::tower::ConnectionsCut>())
+        .expect("a ConnectionsCut inside");
+    assert_eq!((cut.connections, cut.grace_period), (1, Some(grace)));
+    assert_eq!(
+        e.to_string(),
+        "closed 1 connection still open after the grace period of 200ms"
+    );
 }
 
 #[tokio::test]

@@ -131,7 +131,13 @@ impl Running {
     /// and `RUST_LOG` removed from its environment and `envs` added, and
     /// wait (bounded) for its address on stderr.
     pub fn start(name: &str, envs: &[(&str, &str)]) -> Running {
-        let (mut running, addr_rx) = Running::spawn(name, &["--addr", "127.0.0.1:0"], envs);
+        Running::start_with(name, &[], envs)
+    }
+
+    /// [`Running::start`] with `args` after `--addr 127.0.0.1:0`.
+    pub fn start_with(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Running {
+        let args = [&["--addr", "127.0.0.1:0"], args].concat();
+        let (mut running, addr_rx) = Running::spawn(name, &args, envs);
         match addr_rx.recv_timeout(WAIT) {
             Ok(addr) => running.addr = addr,
             Err(e) => panic!(

@@ -50,6 +50,14 @@ fn raw(name: &str) -> PyApp {
     Python::attach(|py| PyApp::new(apps(py).getattr(name).unwrap().unbind()))
 }
 
+/// The `app` of a module made from `code` (not validated: the test says why).
+fn from_code(code: &std::ffi::CStr, name: &std::ffi::CStr) -> PyApp {
+    Python::attach(|py| {
+        let module = PyModule::from_code(py, code, name, name).unwrap();
+        PyApp::new(module.getattr("app").unwrap().unbind())
+    })
+}
+
 fn log() -> (ErrorStream, Arc<Mutex<String>>) {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
@@ -366,11 +374,10 @@ fn a_second_start_response_and_a_bad_header_value_say_which_rule() {
 #[test]
 fn write_takes_bytes_only() {
     // Not validated: the validator's write() wrapper would refuse the str itself.
-    let app = Python::attach(|py| {
-        let code = c"def app(environ, start_response):\n    write = start_response('200 OK', [('Content-Type', 'text/plain')])\n    try:\n        write('text')\n    except TypeError as err:\n        return [str(err).encode()]\n    return [b'accepted']\n";
-        let module = PyModule::from_code(py, code, c"write_str.py", c"write_str").unwrap();
-        PyApp::new(module.getattr("app").unwrap().unbind())
-    });
+    let app = from_code(
+        c"def app(environ, start_response):\n    write = start_response('200 OK', [('Content-Type', 'text/plain')])\n    try:\n        write('text')\n    except TypeError as err:\n        return [str(err).encode()]\n    return [b'accepted']\n",
+        c"write_str",
+    );
     let text = Client::new(app).get("/").send().text();
     assert_eq!(text, "write() takes bytes, not str (PEP 3333)");
 }
@@ -389,4 +396,48 @@ fn an_exception_from_close_goes_to_wsgi_errors() {
         "{log}"
     );
     assert!(log.contains("RuntimeError: close failed"), "{log}");
+}
+
+#[test]
+fn url_scheme_and_flags_follow_the_environ() {
+    use gateway_core::{Environ, Flags, StartResponse, UrlScheme};
+    // The constant wsgi.* values come from a template dict: a request whose
+    // scheme and flags differ from the template's must still see its own.
+    let app = validated("environ_types");
+    let cgi = move |mut environ: Environ, start_response: StartResponse| {
+        environ.set_url_scheme(UrlScheme::Https);
+        environ.set_flags(Flags {
+            multithread: false,
+            multiprocess: true,
+            run_once: true,
+        });
+        app.call(environ, start_response)
+    };
+    let text = Client::new(cgi).get("/").send().text();
+    for expected in [
+        "('scheme', 'https')",
+        "('wsgi.multithread', False)",
+        "('wsgi.multiprocess', True)",
+        "('wsgi.run_once', True)",
+    ] {
+        assert!(text.contains(expected), "{expected} not in {text}");
+    }
+}
+
+#[test]
+fn an_app_that_changes_its_environ_does_not_change_the_next_one() {
+    // Each request's dict is a copy of the template, never the template.
+    let app = from_code(
+        c"def app(environ, start_response):\n    seen = environ['wsgi.url_scheme'] + ' ' + repr(environ['wsgi.version'])\n    environ['wsgi.url_scheme'] = 'changed'\n    environ['wsgi.version'] = (9, 9)\n    del environ['wsgi.run_once']\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [seen.encode()]\n",
+        c"mutate",
+    );
+    let client = Client::new(app);
+    for _ in 0..3 {
+        assert_eq!(client.get("/").send().text(), "http (1, 0)");
+    }
+    let text = Client::new(validated("environ_types"))
+        .get("/")
+        .send()
+        .text();
+    assert!(text.contains("('wsgi.run_once', False)"), "{text}");
 }

@@ -1,7 +1,8 @@
 //! A Python app over a real socket: `gateway_tower::{AppService, Server}` on
 //! 127.0.0.1:0 with gateway's Rust Gzip in front, the app validated by
 //! wsgiref. Also: the GIL is not held while `wsgi.input` waits for a client,
-//! and `close()` runs when the client goes away mid-download.
+//! `close()` runs when the client goes away mid-download, and a blocking
+//! thread keeps its Python thread state (a `threading.local`) between requests.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -140,5 +141,32 @@ async fn close_runs_when_the_client_goes_mid_download() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_thread_keeps_its_python_thread_state_between_requests() {
+    // A `threading.local` lives in the Python thread state: were one made
+    // and freed per request (PyGILState_Ensure on a thread without one),
+    // every request would count 1. With one state per blocking thread, 20
+    // requests on the few threads of the pool reach 2 on one of them.
+    let app = Python::attach(|py| {
+        let code = c"import threading\nlocal = threading.local()\ndef app(environ, start_response):\n    local.n = getattr(local, 'n', 0) + 1\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [str(local.n).encode()]\n";
+        let module = pyo3::types::PyModule::from_code(py, code, c"local.py", c"local").unwrap();
+        PyApp::new(module.getattr("app").unwrap().unbind())
+    });
+    let (addr, stop) = serve(app).await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let mut counts = Vec::new();
+    for _ in 0..20 {
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(Empty::new())
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        counts.push(std::str::from_utf8(&body).unwrap().parse::<u32>().unwrap());
+    }
+    assert!(counts.iter().any(|&n| n >= 2), "{counts:?}");
     let _ = stop.send(());
 }

@@ -22,9 +22,15 @@
 //!   body breaks after the head, and the app's body closed when it is
 //!   dropped.
 //! - [`Server`] serves any tower service over hyper-util's HTTP/1.1 + HTTP/2
-//!   connection builder, with graceful shutdown on SIGINT / SIGTERM or a
-//!   future, a header-read timeout, a connection limit and
-//!   [`ConnectionInfo`] on every request.
+//!   connection builder, on TCP or a Unix domain socket ([`Endpoint`]),
+//!   with graceful shutdown on SIGINT / SIGTERM or a future (bounded by a
+//!   grace period, past which [`ConnectionsCut`] says what was closed), a
+//!   header-read timeout, a connection limit and [`ConnectionInfo`] on
+//!   every TCP request.
+//! - [`Workers`] serves with several worker processes on one listener, as
+//!   gunicorn's arbiter does: the master binds, starts the workers (the
+//!   same program run again, each inheriting the socket), restarts the ones
+//!   that die, and stops them all gracefully on SIGTERM.
 //! - [`ServiceApp`] goes the other way: a tower service (tower-http's
 //!   `ServeDir`, an axum `Router`) as an app, so gateway middleware can sit in
 //!   front of it.
@@ -64,10 +70,12 @@ mod into_service;
 mod serve;
 mod service;
 mod service_app;
+#[cfg(unix)]
+mod workers;
 
 pub use body::GatewayBody;
 pub use connection::ConnectionInfo;
-pub use dispatch::{Dispatch, RequestInfo, ResponseFuture};
+pub use dispatch::{Dispatch, RequestInfo, ResponseFuture, ThreadWrapper, wrap_blocking_threads};
 pub use into_service::IntoService;
 pub use serve::{
     ConnectionsCut, DEFAULT_GRACE_PERIOD, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
@@ -76,3 +84,5 @@ pub use serve::{
 };
 pub use service::{AppService, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BLOCKING};
 pub use service_app::{InputBody, ServiceApp, ServiceAppError};
+#[cfg(unix)]
+pub use workers::{Listener, Role, WORKER_BOOT_ERROR, WORKER_ENV, Workers};

@@ -173,8 +173,10 @@ impl<A> AppService<A> {
     }
 
     /// The largest request body. Inline dispatch reads the body into memory
-    /// up to it ([`DEFAULT_BODY_LIMIT`] unless set); a larger one is answered
-    /// `413 Payload Too Large`. Blocking dispatch streams the body and
+    /// up to it ([`DEFAULT_BODY_LIMIT`] unless set); for a larger one the
+    /// app's `wsgi.input` fails with
+    /// [`Error::PayloadTooLarge`](gateway_core::Error::PayloadTooLarge), and
+    /// an app that fails with it is answered `413 Payload Too Large`. Blocking dispatch streams the body and
     /// enforces no limit unless this is called: then its `wsgi.input` fails
     /// with [`Error::PayloadTooLarge`](gateway_core::Error::PayloadTooLarge)
     /// at the first read of a body announced larger (`Content-Length`), or
@@ -191,8 +193,8 @@ impl<A> AppService<A> {
     /// `wsgi.input` fails with
     /// [`Error::BodyTimeout`](gateway_core::Error::BodyTimeout) (an app
     /// that fails with it before its head is answered `408 Request
-    /// Timeout`; after it, the response is aborted), and Inline dispatch
-    /// answers `408` without running the app.
+    /// Timeout`; after it, the response is aborted), and so does Inline's,
+    /// once the body it reads first has stalled.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_timeout = Some(timeout);
         self

@@ -115,23 +115,6 @@ pub(crate) fn start(response: Handled, kind: RequestKind) -> Started {
     }
 }
 
-/// Report `error` on the request's `wsgi.errors` (the service's stream, or
-/// the default), naming the request: for answers the app never saw.
-pub(crate) fn report(parts: &http::request::Parts, config: &Config, error: &dyn std::fmt::Display) {
-    let line = gateway_core::RequestLine {
-        method: parts.method.as_str(),
-        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
-        request_id: parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-    };
-    match &config.errors {
-        Some(errors) => errors.report(&line, error),
-        None => ErrorStream::default().report(&line, error),
-    }
-}
-
 /// An answer of the bridge itself (not of the app): a status and a line of text.
 pub(crate) fn plain(status: StatusCode, text: &'static str) -> http::Response<GatewayBody> {
     let mut res = http::Response::new(GatewayBody::from(text));

@@ -3,15 +3,19 @@
 //!
 //! A request without a body (most `GET`s) runs the app at once inside
 //! `call`: no extra future state, no buffer. A body is collected frame by
-//! frame without copying when it comes in one frame; a `Content-Length` over
-//! the limit is refused (`413`) before a byte is read, and so is a body that
-//! grows past it. A body the connection reports broken is answered `400`,
-//! one that stalls past the body-read timeout `408`; these answers, made
-//! without the app, are reported on `wsgi.errors` as the client's errors.
-//! The response body is then pulled from the Handler's
+//! frame without copying when it comes in one frame. A body that cannot be
+//! read still reaches the app, as in Blocking dispatch: its `wsgi.input`
+//! fails at the first read with the typed client error, so the app's own
+//! middleware (an access log) sees the request, and an app that fails with
+//! it before its head is answered `413` (a `Content-Length` over the limit,
+//! refused before a byte is read; a body that grows past it), `400` (a body
+//! the connection reports broken) or `408` (a body stalled past the
+//! body-read timeout) by the Handler, which reports it on `wsgi.errors` as
+//! the client's error. The response body is then pulled from the Handler's
 //! [`Output`](gateway_core::Output) inside hyper's `poll_frame`.
 
 use std::future::Future;
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -24,7 +28,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
-use super::bridge::{Config, RequestKind, environ, plain, report, start};
+use super::bridge::{Config, RequestKind, environ, plain, start};
 use crate::GatewayBody;
 use crate::input::client_body;
 
@@ -46,7 +50,9 @@ where
         return Call::Done(run(&**app, parts, Input::empty(), config));
     }
     if body.size_hint().lower() > config.body_limit as u64 {
-        return Call::Done(too_large());
+        let limit = config.body_limit as u64;
+        let input = failed(Error::PayloadTooLarge { limit });
+        return Call::Done(run(&**app, parts, input, config));
     }
     // Outside a runtime there is no timer: the timeout is then not kept.
     let stall = config
@@ -79,8 +85,25 @@ fn run<A: App + ?Sized>(
     started.head.map(|()| body)
 }
 
-fn too_large() -> http::Response<GatewayBody> {
-    plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large\n")
+/// A `wsgi.input` whose first read fails with the client's `error`, and
+/// every later one with the same kind.
+fn failed(error: Error) -> Input {
+    Input::from_reader(Failed(Some(error)), None)
+}
+
+/// The reader of [`failed`].
+struct Failed(Option<Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(match self.0.take() {
+            Some(error) => io::Error::from(error),
+            None => io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the request body already failed to read",
+            ),
+        })
+    }
 }
 
 /// The request body so far.
@@ -138,27 +161,23 @@ pin_project! {
 }
 
 impl<A: App, B> Collect<A, B> {
-    /// The client's error, reported and answered without the app.
-    fn refuse(
-        parts: Option<&Parts>,
+    /// The client's `error` for the app to read from `wsgi.input`.
+    fn fail(
+        pending: &mut Option<(Parts, Arc<A>)>,
         config: &Config,
-        error: &Error,
+        error: Error,
     ) -> http::Response<GatewayBody> {
-        if let Some(parts) = parts {
-            report(parts, config, error);
-        }
-        match error {
-            Error::PayloadTooLarge { .. } => too_large(),
-            Error::BodyTimeout { .. } => plain(
-                StatusCode::REQUEST_TIMEOUT,
-                "Request Timeout: the request body stalled\n",
-            ),
-            _ => plain(
-                StatusCode::BAD_REQUEST,
-                "Bad Request: the request body is malformed or cut short\n",
-            ),
+        match pending.take() {
+            Some((parts, app)) => run(&*app, parts, failed(error), config),
+            None => polled_again(),
         }
     }
+}
+
+/// The answer of a future polled after it finished: a broken caller,
+/// answered, not a panic.
+fn polled_again() -> http::Response<GatewayBody> {
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
 }
 
 impl<A: App, B> Future for Collect<A, B>
@@ -178,8 +197,7 @@ where
                         ready!(stall.as_mut().poll(cx));
                         let after = this.config.body_timeout.unwrap_or_default();
                         let error = Error::BodyTimeout { after };
-                        let parts = this.pending.as_ref().map(|(p, _)| p);
-                        return Poll::Ready(Self::refuse(parts, this.config, &error));
+                        return Poll::Ready(Self::fail(this.pending, this.config, error));
                     }
                     return Poll::Pending;
                 }
@@ -195,8 +213,7 @@ where
                         if this.buf.len() + chunk.len() > this.config.body_limit {
                             let limit = this.config.body_limit as u64;
                             let error = Error::PayloadTooLarge { limit };
-                            let parts = this.pending.as_ref().map(|(p, _)| p);
-                            return Poll::Ready(Self::refuse(parts, this.config, &error));
+                            return Poll::Ready(Self::fail(this.pending, this.config, error));
                         }
                         if !chunk.is_empty() {
                             this.buf.push(chunk);
@@ -205,18 +222,13 @@ where
                 }
                 Some(Err(e)) => {
                     let error = client_body(e.into());
-                    let parts = this.pending.as_ref().map(|(p, _)| p);
-                    return Poll::Ready(Self::refuse(parts, this.config, &error));
+                    return Poll::Ready(Self::fail(this.pending, this.config, error));
                 }
                 None => break,
             }
         }
         let Some((parts, app)) = this.pending.take() else {
-            // Polled after it finished: a broken caller, answered, not a panic.
-            return Poll::Ready(plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error\n",
-            ));
+            return Poll::Ready(polled_again());
         };
         let input = std::mem::replace(this.buf, Collected::Nothing).into_input();
         Poll::Ready(run(&*app, parts, input, this.config))

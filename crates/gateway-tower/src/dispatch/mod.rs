@@ -17,6 +17,7 @@ use http::{HeaderMap, Method, Uri};
 
 pub(crate) use self::future::Deadline;
 pub use self::future::ResponseFuture;
+pub use self::pool::{ThreadWrapper, wrap_blocking_threads};
 
 /// How an [`AppService`](crate::AppService) runs its app: on a blocking
 /// thread ([`Dispatch::Blocking`], the default), on the async task ([`Dispatch::Inline`]), or chosen per request

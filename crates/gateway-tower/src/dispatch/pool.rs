@@ -10,9 +10,13 @@
 //! others: a thread that takes a job while more wait wakes another thread
 //! first. Threads are started on demand (at most [`MAX_THREADS`]) and end
 //! after [`KEEP_ALIVE`] idle.
+//!
+//! [`wrap_blocking_threads`] lets a caller run each new thread's whole life
+//! inside a function of its own: gateway-python keeps a Python thread state
+//! on each thread that way, instead of one made and freed per request.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::thread;
 use std::time::Duration;
 
@@ -23,6 +27,58 @@ pub(crate) const MAX_THREADS: usize = 512;
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A function the life of each blocking thread runs inside: it must call
+/// the given closure (the thread's loop of jobs) once, on its own thread,
+/// and return when it returns. See [`wrap_blocking_threads`].
+pub type ThreadWrapper = fn(&mut (dyn FnMut() + Send));
+
+/// The wrappers, outermost first.
+static WRAPPERS: RwLock<Vec<ThreadWrapper>> = RwLock::new(Vec::new());
+
+/// Run the life of every blocking thread started from now on inside
+/// `wrapper` (the threads of Blocking dispatch, which every
+/// [`AppService`](crate::AppService) in the process shares; threads already
+/// running keep their life as it is). Wrappers nest, the first registered
+/// outermost; register each once (a [`std::sync::Once`] on the caller's
+/// side). A wrapper that does not call the closure does not stop the thread:
+/// its loop then runs unwrapped.
+///
+/// This is how an embedded interpreter keeps one per-thread state for the
+/// thread's whole life rather than one per job: gateway-python registers
+/// `|run| Python::attach(|py| py.detach(run))`.
+///
+/// ```
+/// fn named(run: &mut (dyn FnMut() + Send)) {
+///     // set up something per thread here (a thread-local, a runtime state)
+///     run();
+///     // and tear it down here
+/// }
+/// gateway_tower::wrap_blocking_threads(named);
+/// ```
+pub fn wrap_blocking_threads(wrapper: ThreadWrapper) {
+    WRAPPERS
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(wrapper);
+}
+
+/// Run `run` inside `wrappers`, outermost first, and once in all.
+fn wrapped(wrappers: &[ThreadWrapper], run: &mut (dyn FnMut() + Send)) {
+    let Some((outer, inner)) = wrappers.split_first() else {
+        return run();
+    };
+    let mut ran = false;
+    outer(&mut || {
+        if !ran {
+            ran = true;
+            wrapped(inner, run);
+        }
+    });
+    if !ran {
+        wrapped(inner, run);
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -62,7 +118,10 @@ impl Pool {
         } else if state.threads < MAX_THREADS {
             let started = thread::Builder::new()
                 .name("gateway-blocking".into())
-                .spawn(move || self.work());
+                .spawn(move || {
+                    let wrappers = WRAPPERS.read().unwrap_or_else(|p| p.into_inner()).clone();
+                    wrapped(&wrappers, &mut || self.work());
+                });
             if started.is_ok() {
                 state.threads += 1;
                 state.notified += 1;
@@ -146,6 +205,62 @@ mod tests {
             let id = rx.recv_timeout(Duration::from_secs(10)).unwrap();
             assert_ne!(id, me);
         }
+    }
+
+    thread_local! {
+        static WRAPPED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    fn count_in(run: &mut (dyn FnMut() + Send)) {
+        WRAPPED.with(|w| w.set(w.get() + 1));
+        run();
+    }
+
+    fn skip(_: &mut (dyn FnMut() + Send)) {}
+
+    #[test]
+    fn wrapped_threads_run_their_jobs_inside_the_wrappers() {
+        // `skip` never calls its closure: the loop still runs (unwrapped by
+        // it, still inside `count_in`).
+        wrap_blocking_threads(count_in);
+        wrap_blocking_threads(skip);
+        // Jobs run on threads started after the registration, inside the
+        // wrapper; a job on an older thread (started by another test) may
+        // see 0, so look for one that sees 1 among jobs run at once.
+        let (tx, rx) = mpsc::channel();
+        let gate = Arc::new(std::sync::Barrier::new(32));
+        for _ in 0..32 {
+            let (tx, gate) = (tx.clone(), gate.clone());
+            spawn(move || {
+                gate.wait();
+                tx.send(WRAPPED.with(|w| w.get())).unwrap();
+            })
+            .unwrap();
+        }
+        let seen: Vec<u32> = (0..32)
+            .map(|_| rx.recv_timeout(Duration::from_secs(20)).unwrap())
+            .collect();
+        assert!(seen.iter().all(|&n| n <= 1), "{seen:?}");
+        assert!(seen.contains(&1), "{seen:?}");
+    }
+
+    #[test]
+    fn wrappers_nest_and_the_loop_runs_once() {
+        let runs = AtomicUsize::new(0);
+        let before = WRAPPED.with(|w| w.get());
+        wrapped(&[count_in, skip, count_in], &mut || {
+            runs.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(WRAPPED.with(|w| w.get()) - before, 2);
+        fn twice(run: &mut (dyn FnMut() + Send)) {
+            run();
+            run();
+        }
+        wrapped(&[twice], &mut || {
+            runs.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[test]

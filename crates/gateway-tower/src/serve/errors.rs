@@ -21,6 +21,14 @@ pub(crate) fn log_connection_error(
         Some(e) if e.is_parse() => errors.log(&format!(
             "gateway: refused a request head from {remote}: {e}; answered and closed"
         )),
+        // hyper arms the header-read timeout on idle keep-alive connections
+        // too, so this is not an error, and it sends no `408` (nor does
+        // nginx): only a debug line says why the connection closed.
+        Some(e) if e.is_timeout() => tracing::debug!(
+            target: "gateway::serve",
+            "connection from {remote} closed: no whole request head within the \
+             header-read timeout (an idle keep-alive connection or a slow client); no 408 sent"
+        ),
         _ => tracing::debug!(target: "gateway::serve", "connection from {remote}: {e}"),
     }
 }

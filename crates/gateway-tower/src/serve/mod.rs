@@ -536,8 +536,8 @@ impl<S> Shared<S> {
                     tracing::debug!(target: "gateway::serve", "connection from {}: closed at the end of the grace period", Peer(info));
                 }
             }
-            drop(conn);
             drop(permit);
+            // `conn` (the socket, hyper's state, the watcher) ends here.
         });
     }
 }
