@@ -16,7 +16,7 @@ it, and a clean exit on SIGTERM (status 0, no traceback). Then Flask under
 --root-path (SCRIPT_NAME seen by url_for, 404 outside, a clean exit on
 SIGINT), Flask on a Unix socket (--bind unix:PATH), SIGTERM with a request in flight
 (it finishes within --graceful-timeout; past it, it is cut and the status
-is 1), the Python API from a script (serve() with
+is 1), --workers 2 (two processes answer, SIGTERM drains them), the Python API from a script (serve() with
 AccessLog, BearerAuth and Gzip; a Python thread runs while it serves, so
 the GIL is released; it returns on Ctrl-C), and the command's errors (an app that cannot be imported, a bad
 option): a clear message and a non-zero status, never a panic.
@@ -320,6 +320,38 @@ def check_graceful(command, tmp):
                    "says so", f"answered={answered} status={code}: {err}")
 
 
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return {int(p) for p in f.read().split()}
+    except OSError:
+        return set()
+
+
+def check_workers(command, tmp):
+    print("== flask: --workers 2")
+    server = Server(command, "flask_app:app", ["--pythonpath", EXAMPLES, "--workers", "2",
+                                               "--access-log"], tmp, "workers")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(children(server.proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = children(server.proc.pid)
+        expect(len(workers) == 2, "the master starts 2 worker processes", repr(workers))
+        pids = set()
+        for _ in range(20):
+            resp, data = server.request("GET", "/pid")
+            pids.add(int(data))
+        expect(pids <= workers, f"the workers answer, not the master (pids {sorted(pids)})",
+               f"workers {sorted(workers)}")
+    finally:
+        code = server.stop(signal.SIGTERM)
+    err = server.stderr()
+    expect(code == 0 and "Traceback" not in err, "SIGTERM drains the workers; status 0", err)
+    expect("(2 workers, 8 threads each)" in err, "the listening line says so", err)
+    expect(len(server.stdout().splitlines()) == 20, "the workers' access-log lines reach stdout")
+
+
 class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path):
         super().__init__("localhost", timeout=30)
@@ -423,6 +455,7 @@ def main():
             check_root_path(command, tmp)
             check_unix(command, tmp)
             check_graceful(command, tmp)
+            check_workers(command, tmp)
             check_api(str(venv / "bin" / "python"), tmp)
             check_errors(command, tmp)
         except CheckFailed as e:

@@ -7,6 +7,7 @@ a streaming response, who is logged in, and a link built by url_for (to see
 examples/python/check.py serves it that way and checks every route.
 """
 
+import os
 import time
 
 from flask import Flask, Response, jsonify, request, url_for
@@ -54,3 +55,8 @@ def link():
 def slow():
     time.sleep(min(float(request.args.get("seconds", "1")), 10.0))
     return Response("slept\n", mimetype="text/plain")
+
+
+@app.get("/pid")
+def pid():
+    return Response(f"{os.getpid()}\n", mimetype="text/plain")

@@ -24,6 +24,7 @@
 //! - `bind`: the `bind` address (`HOST:PORT`, `:PORT`, `unix:PATH`).
 //! - `serve`: the `serve()` function: the options, then the server run on
 //!   a tokio runtime with the GIL released, until SIGINT or SIGTERM.
+//! - `workers`: `serve(workers=N)`, on [`gateway_tower::Workers`].
 //!
 //! The interpreter is the one that imported the module, so `gateway-python`
 //! is used without its `auto-initialize` feature.
@@ -32,6 +33,7 @@ mod bind;
 mod credentials;
 mod layers;
 mod serve;
+mod workers;
 
 use pyo3::prelude::*;
 
@@ -48,5 +50,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serve::check_bind, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_THREADS", serve::DEFAULT_THREADS)?;
+    m.add("WORKER_BOOT_ERROR", gateway_tower::WORKER_BOOT_ERROR)?;
+    m.add("WORKER_ENV", gateway_tower::WORKER_ENV)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use gateway_core::BoxApp;
 use gateway_python::PyApp;
-use gateway_tower::{AppService, Server};
+use gateway_tower::{AppService, Listener, Server, Workers};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -28,6 +28,9 @@ pub(crate) const DEFAULT_THREADS: usize = 8;
 /// The most `threads` (the blocking pool that every service shares runs at
 /// most 512 apps at once).
 const MAX_THREADS: usize = 512;
+
+/// The most `workers`.
+const MAX_WORKERS: usize = 256;
 
 /// What `run` needs, checked.
 #[derive(Debug)]
@@ -50,6 +53,8 @@ struct Options {
 ///   "unix:PATH" (a Unix domain socket; a stale socket file is replaced).
 /// - middleware: gateway middleware, outermost first, e.g.
 ///   [AccessLog(), BasicAuth(file="users.txt"), Gzip()].
+/// - workers: processes, each with its own interpreter and GIL (the
+///   program is run again for each; see below). 1: this process serves.
 /// - threads: how many requests run the app at once (the GIL still runs one
 ///   Python thread at a time; the others wait for I/O).
 /// - timeout: seconds from a request to its response head; past it 504
@@ -67,12 +72,20 @@ struct Options {
 ///
 /// A bad option is a TypeError or ValueError; an address that cannot be
 /// bound an OSError.
+///
+/// With workers > 1 this process is the master: it binds, then runs its
+/// own command again (sys.executable with sys.orig_argv) for each worker,
+/// whose serve() call serves on the master's socket; it restarts a worker
+/// that dies, and stops at SIGTERM / Ctrl-C after draining them. It returns
+/// when every worker exited cleanly, else raises SystemExit with the
+/// master's status (3: a worker could not load the app).
 #[pyfunction]
 #[pyo3(signature = (
     app,
     bind = "127.0.0.1:8000",
     *,
     middleware = None,
+    workers = 1,
     threads = DEFAULT_THREADS as i64,
     timeout = Some(30.0),
     keep_alive = None,
@@ -88,6 +101,7 @@ pub(crate) fn serve(
     app: Bound<'_, PyAny>,
     bind: &str,
     middleware: Option<Bound<'_, PyAny>>,
+    workers: i64,
     threads: i64,
     timeout: Option<f64>,
     keep_alive: Option<f64>,
@@ -121,6 +135,14 @@ pub(crate) fn serve(
                 "serve(threads={threads}): give 1 to {MAX_THREADS} threads"
             ))
         })?;
+    let workers = usize::try_from(workers)
+        .ok()
+        .filter(|n| (1..=MAX_WORKERS).contains(n))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "serve(workers={workers}): give 1 to {MAX_WORKERS} workers"
+            ))
+        })?;
     let header_timeout = seconds("header_timeout", header_timeout)?;
     let (keep_alive, header_timeout) = match keep_alive {
         Some(0.0) => (false, header_timeout),
@@ -144,18 +166,38 @@ pub(crate) fn serve(
         },
         server_header,
     };
+    let inherited = if workers > 1 || Workers::worker_index().is_some() {
+        let started = crate::workers::start(
+            py,
+            &options.bind,
+            workers,
+            threads,
+            options.graceful_timeout,
+        );
+        match drop_interrupt(py, started)? {
+            Some(listener) => Some(listener),
+            // The master, done.
+            None => return Ok(()),
+        }
+    } else {
+        None
+    };
     // Innermost first: the list is outermost first.
     let mut stack = BoxApp::new(PyApp::new(app.unbind()));
     for layer in layers.iter().rev() {
         stack = layer.wrap(stack);
     }
-    let served = py.detach(move || run(options, stack));
-    served?;
-    // Python's SIGINT handler saw the Ctrl-C that stopped the server too;
-    // the server has handled it, so the pending KeyboardInterrupt is dropped.
+    let served = py.detach(move || run(options, stack, inherited));
+    drop_interrupt(py, served.map_err(PyErr::from))
+}
+
+/// `result`, once the `KeyboardInterrupt` pending from a Ctrl-C is dropped:
+/// Python's SIGINT handler saw the Ctrl-C that stopped the server too, and
+/// the server has handled it.
+fn drop_interrupt<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<T> {
     match py.check_signals() {
-        Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
-        other => other,
+        Err(e) if !e.is_instance_of::<PyKeyboardInterrupt>(py) => Err(e),
+        _ => result,
     }
 }
 
@@ -181,17 +223,21 @@ fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     }
 }
 
-/// Bind, then serve until a signal; the runtime is this call's own.
-fn run(options: Options, app: BoxApp) -> io::Result<()> {
+/// Bind (or take the listener a master bound), then serve until a signal;
+/// the runtime is this call's own.
+fn run(options: Options, app: BoxApp, inherited: Option<Listener>) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("gateway-wsgi")
         .build()?;
     runtime.block_on(async move {
-        let server = match &options.bind {
-            Bind::Tcp(host, port) => Server::bind((host.as_str(), *port)).await?,
-            Bind::Unix(path) => Server::bind_unix(path)?,
+        let server = match (inherited, &options.bind) {
+            (Some(Listener::Tcp(listener)), _) => Server::from_tcp(listener)?,
+            (Some(Listener::Unix(listener)), _) => Server::from_unix(listener)?,
+            (None, Bind::Tcp(host, port)) => Server::bind((host.as_str(), *port)).await?,
+            (None, Bind::Unix(path)) => Server::bind_unix(path)?,
         };
+        let worker = Workers::worker_index().is_some();
         let mut server = server
             .header_read_timeout(options.header_timeout)
             .keep_alive(options.keep_alive)
@@ -212,10 +258,12 @@ fn run(options: Options, app: BoxApp) -> io::Result<()> {
         } else {
             ""
         };
-        eprintln!(
-            "gateway-wsgi: listening on {scheme}{endpoint} ({} threads)",
-            options.threads
-        );
+        if !worker {
+            eprintln!(
+                "gateway-wsgi: listening on {scheme}{endpoint} ({} threads)",
+                options.threads
+            );
+        }
         server.serve(service).await
     })
 }

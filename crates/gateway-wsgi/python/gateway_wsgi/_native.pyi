@@ -6,6 +6,8 @@ from typing import Any, Optional, Union
 
 __version__: str
 DEFAULT_THREADS: int
+WORKER_BOOT_ERROR: int
+WORKER_ENV: str
 
 WSGIApp = Callable[..., Iterable[bytes]]
 StrPath = Union[str, "os.PathLike[str]"]
@@ -46,6 +48,7 @@ def serve(
     bind: str = "127.0.0.1:8000",
     *,
     middleware: Optional[Iterable[Middleware]] = None,
+    workers: int = 1,
     threads: int = 8,
     timeout: Optional[float] = 30.0,
     keep_alive: Optional[float] = None,

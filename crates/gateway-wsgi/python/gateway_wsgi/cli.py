@@ -28,14 +28,16 @@ def _seconds(text):
     return value
 
 
-def _threads(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 512:
-        raise argparse.ArgumentTypeError(f"{value}: give 1 to 512")
-    return value
+def _count(most):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{value}: give 1 to {most}")
+        return value
+    return parse
 
 
 def _file(text):
@@ -58,8 +60,11 @@ def parser():
     p.add_argument("-b", "--bind", default="127.0.0.1:8000", metavar="ADDRESS",
                    help="HOST:PORT, [IPv6]:PORT, :PORT (all interfaces), HOST, or unix:PATH "
                    "(default: %(default)s)")
-    p.add_argument("--threads", type=_threads, default=_native.DEFAULT_THREADS, metavar="N",
-                   help="requests running the app at once (default: %(default)s)")
+    p.add_argument("-w", "--workers", type=_count(256), default=1, metavar="N",
+                   help="worker processes, each with its own interpreter and GIL; the "
+                   "command runs again in each (default: %(default)s: this process serves)")
+    p.add_argument("--threads", type=_count(512), default=_native.DEFAULT_THREADS, metavar="N",
+                   help="requests running the app at once, per worker (default: %(default)s)")
     p.add_argument("-t", "--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                    help="longest time from a request to its response head, then 504 "
                    "(0: none; default: %(default)s)")
@@ -135,6 +140,7 @@ def main(argv=None):
             app,
             args.bind,
             middleware=layers,
+            workers=args.workers,
             threads=args.threads,
             timeout=args.timeout,
             keep_alive=args.keep_alive,
@@ -147,7 +153,8 @@ def main(argv=None):
         return 130
     except AppImportError as e:
         print(f"{PROG}: cannot load {args.app!r}: {e}", file=sys.stderr)
-        return 1
+        # In a worker, the status that tells the master to stop, not restart.
+        return _native.WORKER_BOOT_ERROR if _native.WORKER_ENV in os.environ else 1
     except (ValueError, TypeError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
