@@ -35,7 +35,7 @@ def import_app(spec):
         raise AppImportError(f"{spec!r}: {attr!r} is not an attribute name")
     try:
         module = importlib.import_module(module_name)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # the module is missing, or its own code raised
         missing = getattr(e, "name", None) if isinstance(e, ModuleNotFoundError) else None

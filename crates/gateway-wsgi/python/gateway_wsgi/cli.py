@@ -10,6 +10,7 @@ waitress and granian.
 
 import argparse
 import os
+import signal
 import sys
 
 from . import _native
@@ -120,6 +121,21 @@ def middleware(args):
     return layers
 
 
+def _stop_while_importing(signum, frame):
+    raise SystemExit(0)
+
+
+def _import_in_worker(spec):
+    """import_app in a worker: a SIGTERM from the master while the app is
+    still loading (nothing is in flight yet) ends the worker with status 0
+    rather than killing it; once serve() runs, the server handles SIGTERM."""
+    previous = signal.signal(signal.SIGTERM, _stop_while_importing)
+    try:
+        return import_app(spec)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
     """Run the command; returns the exit status (0 after a clean stop)."""
     p = parser()
@@ -135,7 +151,8 @@ def main(argv=None):
         if args.pythonpath:
             for entry in reversed([d for d in args.pythonpath.split(",") if d]):
                 sys.path.insert(0, os.path.abspath(entry))
-        app = import_app(args.app)
+        in_worker = _native.WORKER_ENV in os.environ
+        app = _import_in_worker(args.app) if in_worker else import_app(args.app)
         _native.serve(
             app,
             args.bind,
