@@ -127,22 +127,8 @@ pub(crate) fn serve(
             layers.push(Layer::from_py(&item?, index)?);
         }
     }
-    let threads = usize::try_from(threads)
-        .ok()
-        .filter(|n| (1..=MAX_THREADS).contains(n))
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "serve(threads={threads}): give 1 to {MAX_THREADS} threads"
-            ))
-        })?;
-    let workers = usize::try_from(workers)
-        .ok()
-        .filter(|n| (1..=MAX_WORKERS).contains(n))
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "serve(workers={workers}): give 1 to {MAX_WORKERS} workers"
-            ))
-        })?;
+    let threads = count("threads", threads, MAX_THREADS)?;
+    let workers = count("workers", workers, MAX_WORKERS)?;
     let header_timeout = seconds("header_timeout", header_timeout)?;
     let (keep_alive, header_timeout) = match keep_alive {
         Some(0.0) => (false, header_timeout),
@@ -207,6 +193,16 @@ fn drop_interrupt<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<T> {
 #[pyfunction]
 pub(crate) fn check_bind(bind: &str) -> PyResult<()> {
     Bind::parse(bind).map(drop).map_err(PyValueError::new_err)
+}
+
+/// A count from 1 to `most`, else a `ValueError`.
+fn count(name: &str, value: i64, most: usize) -> PyResult<usize> {
+    usize::try_from(value)
+        .ok()
+        .filter(|n| (1..=most).contains(n))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!("serve({name}={value}): give 1 to {most} {name}"))
+        })
 }
 
 /// A number of seconds: `None` or `0` for none; negative, NaN or infinite
