@@ -22,8 +22,11 @@ use pyo3::prelude::*;
 use crate::bind::Bind;
 use crate::layers::Layer;
 
-/// The default `threads`: how many requests run the app at once.
-pub(crate) const DEFAULT_THREADS: usize = 8;
+/// The default `threads`: how many requests run the app at once. It is
+/// `AppService`'s own default: with fewer, requests wait for a place and
+/// each wait costs a wake-up, which measured dearer than the GIL's
+/// contention (docs/design.md, "`--threads` stays large for Python").
+pub(crate) const DEFAULT_THREADS: usize = gateway_tower::DEFAULT_MAX_BLOCKING;
 
 /// The most `threads` (the blocking pool that every service shares runs at
 /// most 512 apps at once).

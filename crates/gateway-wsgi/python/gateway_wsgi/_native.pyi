@@ -49,7 +49,7 @@ def serve(
     *,
     middleware: Optional[Iterable[Middleware]] = None,
     workers: int = 1,
-    threads: int = 8,
+    threads: int = 256,
     timeout: Optional[float] = 30.0,
     keep_alive: Optional[float] = None,
     header_timeout: Optional[float] = 30.0,
