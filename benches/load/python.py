@@ -77,12 +77,15 @@ def ensure_venv():
     return out.stdout.strip()
 
 
-# gateway's server: the one place to change when the pip-installed CLI lands.
-GATEWAY_BUILD = ["cargo", "build", "--release", "--quiet", "-p", "gateway-python", "--example", "serve"]
+# gateway's server, as a Python user gets it: the package of
+# crates/gateway-wsgi pip-installed into the venv (maturin builds it in
+# release mode), run as the `gateway-wsgi` command.
+GATEWAY_BUILD = [venv_bin("pip"), "install", "-q", "--force-reinstall", "--no-deps",
+                 os.path.join(ROOT, "crates", "gateway-wsgi")]
 
 
 def gateway_cmd(spec, addr, gzip=False, threads=None):
-    argv = [os.path.join(load.TARGET, "release", "examples", "serve"), spec, addr]
+    argv = [venv_bin("gateway-wsgi"), spec, "--bind", addr]
     if gzip:
         argv.append("--gzip")
     if threads:

@@ -348,7 +348,7 @@ def check_workers(command, tmp):
         code = server.stop(signal.SIGTERM)
     err = server.stderr()
     expect(code == 0 and "Traceback" not in err, "SIGTERM drains the workers; status 0", err)
-    expect("(2 workers, 8 threads each)" in err, "the listening line says so", err)
+    expect("(2 workers, 256 threads each)" in err, "the listening line says so", err)
     expect(len(server.stdout().splitlines()) == 20, "the workers' access-log lines reach stdout")
 
 

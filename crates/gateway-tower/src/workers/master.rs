@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
+use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -196,7 +197,10 @@ impl Master<'_> {
         };
         let index = worker.index;
         if worker.retiring || state.stop.is_some() {
-            if !status.as_ref().is_ok_and(ExitStatus::success) {
+            if !status
+                .as_ref()
+                .is_ok_and(|s| stopped_as_told(*s, worker.retiring))
+            {
                 // A worker replaced on SIGHUP does not count against the
                 // master's exit status; one stopped with the master does.
                 state.clean &= state.stop.is_none();
@@ -327,6 +331,15 @@ fn next_delay(backoff: &mut Duration, lived: Duration) -> Duration {
     delay
 }
 
+/// A worker told to stop exited as it should: with status 0, or, when this
+/// master sent it `SIGTERM`, killed by that signal. The latter is a worker
+/// that had not begun to serve (a Python worker still importing its app):
+/// `Server::serve` listens for `SIGTERM` before it accepts its first
+/// connection, so such a worker had nothing in flight.
+fn stopped_as_told(status: ExitStatus, sent_term: bool) -> bool {
+    status.success() || (sent_term && status.signal() == Some(Signal::TERM.as_raw()))
+}
+
 /// `exit status: N` / `signal: 9 (SIGKILL)`, as std words it.
 fn words(status: &io::Result<ExitStatus>) -> String {
     match status {
@@ -337,6 +350,27 @@ fn words(status: &io::Result<ExitStatus>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    #[test]
+    fn a_worker_killed_by_the_sigterm_it_was_sent_stopped_as_told() {
+        let exited = |code: i32| ExitStatus::from_raw(code << 8);
+        let killed = |signal: i32| ExitStatus::from_raw(signal);
+        assert!(super::stopped_as_told(exited(0), true));
+        assert!(super::stopped_as_told(exited(0), false));
+        assert!(super::stopped_as_told(killed(15), true));
+        assert!(
+            !super::stopped_as_told(killed(15), false),
+            "a SIGTERM the master did not send"
+        );
+        assert!(
+            !super::stopped_as_told(killed(9), true),
+            "killed past its graceful timeout"
+        );
+        assert!(!super::stopped_as_told(exited(1), true));
+    }
+
     use super::*;
 
     #[test]

@@ -47,7 +47,8 @@ pub const WORKER_ENV: &str = "GATEWAY_WORKER";
 ///   (each worker's [`Server`](crate::Server) stops accepting and finishes
 ///   the requests in flight), waits up to the
 ///   [graceful timeout](Workers::graceful_timeout), kills the rest with
-///   `SIGKILL`, and exits `0` if every worker exited with status 0, else `1`.
+///   `SIGKILL`, and exits `0` if every worker exited with status 0 (or was
+///   killed by that `SIGTERM` before it began to serve), else `1`.
 ///   A second signal kills the workers at once;
 /// - on `SIGHUP` it replaces every worker: it starts a new one for each,
 ///   and stops the old ones as above (new code or configuration on disk is
