@@ -8,9 +8,9 @@
 //! request's dict as the copy of one template dict. Only the values are new
 //! strings.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
+
+use fnv::FnvHashMap;
 
 use gateway_core::{Environ, ErrorStream, Flags, Input};
 use pyo3::intern;
@@ -101,38 +101,18 @@ pub(crate) const MAX_KEYS: usize = 256;
 /// request of the process (taken under the GIL, so never contended).
 static KEYS: Mutex<Keys> = Mutex::new(Keys { map: None });
 
+/// FNV (the `fnv` crate, as `http` uses for header names): the names are
+/// short and chosen by the server or the client's header names (bounded by
+/// [`MAX_KEYS`]), where SipHash's cost is most of a lookup and its flood
+/// resistance buys nothing.
 struct Keys {
-    map: Option<HashMap<Box<str>, Py<PyString>, BuildHasherDefault<Fnv>>>,
-}
-
-/// FNV-1a: the names are short and chosen by the server or the client's
-/// header names (bounded by [`MAX_KEYS`]), where SipHash's cost is most of
-/// a lookup and its flood resistance buys nothing.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    map: Option<FnvHashMap<Box<str>, Py<PyString>>>,
 }
 
 impl Keys {
     /// The key `name`: the kept string, or a new one (kept while there is room).
     fn get<'py>(&mut self, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
-        let map = self.map.get_or_insert_with(HashMap::default);
+        let map = self.map.get_or_insert_with(FnvHashMap::default);
         if let Some(key) = map.get(name) {
             return key.bind(py).clone();
         }
