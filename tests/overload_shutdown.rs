@@ -74,24 +74,31 @@ async fn send(stream: &mut TcpStream, path: &str) {
     stream.write_all(request.as_bytes()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_completes_every_request_in_flight_and_logs_each() {
-    let running = Running::start("stack", &[("GATEWAY_GRACE_PERIOD", "20")]);
-    let mut sent = 0;
-    let mut full = 0;
+/// `CONNECTIONS` connections to `addr`, each after `quick` full answers
+/// to `QUICK`; with the count of requests sent (each answered in full).
+async fn connections_after_quick(
+    addr: std::net::SocketAddr,
+    quick: usize,
+) -> (Vec<TcpStream>, usize) {
     let mut streams = Vec::new();
     for _ in 0..CONNECTIONS {
-        let mut stream = TcpStream::connect(running.addr).await.unwrap();
-        for _ in 0..BEFORE {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        for _ in 0..quick {
             send(&mut stream, QUICK).await;
-            sent += 1;
             let head = read_head(&mut stream).await;
             assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
             assert_eq!(read_chunked(&mut stream).await.unwrap(), b"x".repeat(20));
-            full += 1;
         }
         streams.push(stream);
     }
+    (streams, CONNECTIONS * quick)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_completes_every_request_in_flight_and_logs_each() {
+    let running = Running::start("stack", &[("GATEWAY_GRACE_PERIOD", "20")]);
+    let (mut streams, mut sent) = connections_after_quick(running.addr, BEFORE).await;
+    let mut full = sent;
     // A slow request in flight on every connection: its head (with the
     // first chunk) is in.
     for stream in &mut streams {
@@ -150,18 +157,8 @@ const SHORT_GRACE: &str = "0.4";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_grace_period_streams_are_cut_the_rest_complete_and_the_exit_status_says_so() {
     let running = Running::start("stack", &[("GATEWAY_GRACE_PERIOD", SHORT_GRACE)]);
-    let (mut sent, mut full) = (0, 0);
-    let mut streams = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let mut stream = TcpStream::connect(running.addr).await.unwrap();
-        send(&mut stream, QUICK).await;
-        sent += 1;
-        let head = read_head(&mut stream).await;
-        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-        assert_eq!(read_chunked(&mut stream).await.unwrap(), b"x".repeat(20));
-        full += 1;
-        streams.push(stream);
-    }
+    let (mut streams, mut sent) = connections_after_quick(running.addr, 1).await;
+    let mut full = sent;
     // Half the connections start a 6 s stream, the others one that ends
     // well within the grace period.
     let (endless, quick) = streams.split_at_mut(CONNECTIONS / 2);
