@@ -994,6 +994,47 @@ fn closures_change_the_head_and_see_the_outcome() {
 }
 
 #[test]
+fn a_first_chunk_that_fills_the_content_length_is_a_whole_body() {
+    // A framework's answer (Flask's): one block from an iterator of unknown
+    // size, under the Content-Length it computed. The interceptors see it
+    // whole (gzip compresses it in one shot), and nothing more is pulled.
+    struct See(Arc<Mutex<Vec<BodyInfo>>>);
+    impl Intercept for See {
+        fn head(&mut self, _: &mut Head, body: BodyInfo) -> Result<(), Error> {
+            self.0.lock().unwrap().push(body);
+            Ok(())
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let pulled = Arc::new(Mutex::new(0));
+    for length in ["4", "6"] {
+        let (seen, pulled) = (seen.clone(), pulled.clone());
+        let app = move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
+            sr.intercept(See(seen.clone()));
+            sr.start("200 OK", [("Content-Length", length)])?;
+            let pulled = pulled.clone();
+            let mut chunks = ["abcd", "ef"].into_iter();
+            Ok(Body::iter(std::iter::from_fn(move || {
+                *pulled.lock().unwrap() += 1;
+                chunks.next()
+            })))
+        };
+        let (mut response, log) = run(&app);
+        let want = if length == "4" { "abcd" } else { "abcdef" };
+        assert_eq!(response.head.headers["content-length"], length);
+        assert_eq!(text(&drain_ok(&mut response)), want);
+        assert!(log.lines().is_empty(), "{:?}", log.lines());
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [BodyInfo::whole(4), BodyInfo::streamed(None)]
+    );
+    // "4": one pull. "6": two chunks, and the end is not pulled for: the
+    // Content-Length was reached.
+    assert_eq!(*pulled.lock().unwrap(), 3);
+}
+
+#[test]
 fn the_head_hook_knows_a_whole_body_from_a_stream() {
     struct See(Arc<Mutex<Vec<BodyInfo>>>);
     impl Intercept for See {

@@ -3,17 +3,23 @@
 //!
 //! `cargo bench -p gateway-middleware --bench gzip -- --warm-up-time 1 --measurement-time 3`
 //!
-//! - `compressor/*`: flate2 on zlib-rs in one shot with a compressor reset
-//!   and reused (what the middleware does with a body known whole, from its
-//!   pool) or made per call, and streaming the page as four 16 KiB chunks,
-//!   each flushed (what it does with a stream). (libdeflate in one shot,
-//!   measured here before it was dropped: about 1.5x slower on this page.)
+//! - `compressor/*`: libdeflate in one shot with a reused compressor (what
+//!   the middleware does with a body known whole at levels 2 to 8, from its
+//!   pool), flate2 on zlib-rs in one shot, reused or made per call, and
+//!   streaming the page as four 16 KiB chunks, each flushed (what it does
+//!   with a stream). This page is unusually repetitive (10:1): zlib-rs wins
+//!   on it, and loses on real files (see `corpus`).
 //! - `middleware/*`: `Handler::new().run(&Gzip::default().wrap(app), environ)`
 //!   with `Accept-Encoding: gzip`, the body drained; `identity` is the same
 //!   request without `Accept-Encoding` (the Handler and environ alone); the
 //!   `stream_4x16k` pair is the page as four 16 KiB chunks, each flushed.
 //! - `paired_overhead` prints the middleware against the compressor alone,
 //!   run in alternation so that both see the same load on a shared machine.
+//! - `corpus`, when `GZIP_CORPUS` names a file that lists files (one path a
+//!   line), prints libdeflate against zlib-rs in one shot on those files at
+//!   every level: the measurement that chose which compressor the one-shot
+//!   path uses. `GZIP_CORPUS=/tmp/files cargo bench -p gateway-middleware
+//!   --bench gzip -- corpus`.
 
 // `criterion_group!` makes an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -26,6 +32,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use gateway_core::{App, Body, Environ, Error, Handler, Middleware, StartResponse};
 use gateway_middleware::gzip::Gzip;
 use http::header::{ACCEPT_ENCODING, HeaderValue};
+use libdeflater::{CompressionLvl, Compressor};
 
 const BIG_LEN: usize = 64 * 1024;
 
@@ -72,11 +79,30 @@ fn oneshot(compress: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> usize {
     out.len()
 }
 
+/// One gzip member of `input` with a reused libdeflate compressor, as the
+/// middleware's one-shot path does at levels 2 to 8.
+fn libdeflate(compressor: &mut Compressor, input: &[u8], out: &mut Vec<u8>) -> usize {
+    let bound = compressor.gzip_compress_bound(input.len());
+    if out.len() < bound {
+        out.resize(bound, 0);
+    }
+    compressor.gzip_compress(input, out).unwrap()
+}
+
+fn libdeflate_at(level: u32) -> Compressor {
+    Compressor::new(CompressionLvl::new(level as i32).unwrap())
+}
+
 fn compressors(c: &mut Criterion) {
     let body = big_body();
     let mut group = c.benchmark_group("compressor");
     group.throughput(Throughput::Bytes(body.len() as u64));
     let mut vec = Vec::with_capacity(2 * body.len());
+    let mut deflater = libdeflate_at(6);
+    let mut deflate_out = Vec::new();
+    group.bench_function("libdeflate_oneshot_l6_reused", |b| {
+        b.iter(|| libdeflate(&mut deflater, black_box(&body), &mut deflate_out))
+    });
     let whole = [body.clone()];
     group.bench_function("flate2_zlibrs_oneshot_l6_new_compressor", |b| {
         b.iter(|| flate2_stream(black_box(&whole), &mut vec, FlushCompress::None))
@@ -153,8 +179,8 @@ fn paired_overhead(_: &mut Criterion) {
         return;
     }
     let body = big_body();
-    let mut one = Compress::new_gzip(Compression::new(6), 15);
-    let mut out = Vec::with_capacity(2 * body.len());
+    let mut one = libdeflate_at(6);
+    let mut out = Vec::new();
     let page = body.clone();
     let whole = Gzip::default().wrap(
         move |_: Environ, sr: StartResponse| -> Result<Body, Error> {
@@ -179,7 +205,9 @@ fn paired_overhead(_: &mut Criterion) {
         start.elapsed().as_secs_f64() * 1e6
     };
     for _ in 0..1000 {
-        times[0].push(time(&mut || oneshot(&mut one, black_box(&body), &mut out)));
+        times[0].push(time(&mut || {
+            libdeflate(&mut one, black_box(&body), &mut out)
+        }));
         times[1].push(time(&mut || run(&whole, Some("gzip"))));
     }
     for _ in 0..1000 {
@@ -204,7 +232,7 @@ fn paired_overhead(_: &mut Criterion) {
     });
     let pct = |x: f64, y: f64| (y / x - 1.0) * 100.0;
     println!(
-        "paired medians of 1000 (µs): flate2 one-shot alone {a:.1}, middleware whole {b:.1} ({:+.1}%)",
+        "paired medians of 1000 (µs): libdeflate one-shot alone {a:.1}, middleware whole {b:.1} ({:+.1}%)",
         pct(a, b)
     );
     println!(
@@ -213,5 +241,57 @@ fn paired_overhead(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, compressors, middleware, paired_overhead);
+/// libdeflate against zlib-rs in one shot, level by level, on the files
+/// `GZIP_CORPUS` lists: totals of the fastest of several runs per file, and
+/// on how many files libdeflate was the faster.
+fn corpus(_: &mut Criterion) {
+    let Ok(list) = std::env::var("GZIP_CORPUS") else {
+        return;
+    };
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let list = std::fs::read_to_string(&list).expect("GZIP_CORPUS: a file listing files");
+    let files: Vec<Vec<u8>> = list
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|path| std::fs::read(path.trim()).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .collect();
+    let total: usize = files.iter().map(Vec::len).sum();
+    println!("{} files, {total} bytes", files.len());
+    let best = |f: &mut dyn FnMut() -> usize, runs: usize| {
+        (0..runs)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let len = black_box(f());
+                (start.elapsed().as_secs_f64(), len)
+            })
+            .fold((f64::MAX, 0), |(t, _), (u, len)| (t.min(u), len))
+    };
+    let mut out = Vec::new();
+    for level in 1..=9 {
+        let (mut zlib, mut deflate, mut faster) = ((0.0, 0), (0.0, 0), 0);
+        let mut compress = Compress::new_gzip(Compression::new(level), 15);
+        let mut deflater = libdeflate_at(level);
+        for file in &files {
+            let runs = (4_000_000 / file.len().max(1)).clamp(3, 100);
+            let z = best(&mut || oneshot(&mut compress, file, &mut out), runs);
+            let d = best(&mut || libdeflate(&mut deflater, file, &mut out), runs);
+            faster += usize::from(d.0 < z.0);
+            zlib = (zlib.0 + z.0, zlib.1 + z.1);
+            deflate = (deflate.0 + d.0, deflate.1 + d.1);
+        }
+        println!(
+            "level {level}: zlib-rs {:.1} ms {} B | libdeflate {:.1} ms {} B | libdeflate {:.2}x as fast, faster on {faster} of {}",
+            zlib.0 * 1e3,
+            zlib.1,
+            deflate.0 * 1e3,
+            deflate.1,
+            zlib.0 / deflate.0,
+            files.len()
+        );
+    }
+}
+
+criterion_group!(benches, compressors, middleware, paired_overhead, corpus);
 criterion_main!(benches);

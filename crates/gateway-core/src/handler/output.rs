@@ -174,9 +174,15 @@ impl Output {
 
     /// The first non-empty chunk made the head final. When the body says it
     /// has nothing more (wsgiref's one-block rule), the whole body is known.
+    /// So it is when the chunk is all the head's `Content-Length` (a
+    /// framework's one-block answer, as Flask's): nothing after it would be
+    /// sent, so the body is not pulled further, as when any chunk reaches it.
     fn first_chunk(&mut self, chunk: Bytes, declared: Option<u64>) -> Result<Head, Error> {
         let written = self.slot.take_written();
         let len = declared.filter(|_| written.is_empty());
+        if written.is_empty() && self.head_length() == Some(chunk.len() as u64) {
+            return self.send_whole(chunk, len);
+        }
         let spent = self
             .body
             .as_ref()
@@ -214,6 +220,12 @@ impl Output {
             .as_ref()
             .filter(|b| !b.is_whole())
             .and_then(Body::len)
+    }
+
+    /// The app head's `Content-Length`, when it has one valid value.
+    fn head_length(&self) -> Option<u64> {
+        let state = self.slot.lock();
+        state.head.as_ref()?.content_length().ok().flatten()
     }
 
     /// A head whose status has no body, or whose Content-Length is 0, may go

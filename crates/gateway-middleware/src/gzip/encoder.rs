@@ -1,15 +1,20 @@
 //! The gzip encoder: flate2 on zlib-rs, streaming for bodies that come in
-//! chunks, in one shot for a body known whole. Compressors are pooled, since
-//! a new one costs about 300 KiB of fresh memory. zlib-rs in one shot beats
-//! libdeflate on the demo's 64 KiB page by about 1.5x (see `benches/gzip.rs`).
+//! chunks; a body known whole is compressed in one shot, by libdeflate at
+//! levels 2 to 8 (1.1x to 2x faster than zlib-rs there on every file of a
+//! corpus of real HTML, CSS, JS and JSON, for output as small) and by zlib-rs
+//! at levels 0, 1 and 9, where libdeflate is slower. Compressors are pooled,
+//! since a new one costs hundreds of KiB of fresh memory. The measurements
+//! are in docs/benchmarks.md ("Which compressor").
 
 use std::cell::RefCell;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use gateway_core::Error;
+use libdeflater::{CompressionLvl, Compressor};
 
 use super::Flush;
 
@@ -19,14 +24,23 @@ const WINDOW_BITS: u8 = 15;
 /// A one-shot scratch buffer larger than this is not kept between requests.
 const KEEP_SCRATCH: usize = 1 << 20;
 
-/// Idle streaming compressors at most kept for the next responses.
+/// Idle compressors at most kept for the next responses, of each kind.
 const MAX_IDLE: usize = 16;
+
+/// The levels at which libdeflate compresses a whole body: where it is
+/// faster than zlib-rs at the same ratio. At level 1 zlib-rs is faster (and
+/// compresses less); at 9 libdeflate can be 5x slower on repetitive pages.
+const LIBDEFLATE_LEVELS: RangeInclusive<u32> = 2..=8;
 
 /// Streaming compressors whose response is over, reset, by level. A new one
 /// is about 300 KiB of fresh memory, which the allocator hands back to the
 /// system when it is freed: made per response, its page faults cost 10-20%
 /// of compressing a 64 KiB page.
 static IDLE: Mutex<Vec<(u32, Compress)>> = Mutex::new(Vec::new());
+
+/// Idle libdeflate compressors, by level (they are reset by design: each
+/// call compresses one whole buffer).
+static IDLE_WHOLE: Mutex<Vec<(u32, Compressor)>> = Mutex::new(Vec::new());
 
 /// A gzip stream being written: each chunk in, its compressed bytes out.
 /// Holds the compressor's state (about 300 KiB) and a scratch buffer the
@@ -134,21 +148,78 @@ thread_local! {
 
 /// Compress a whole body into one gzip member, with a pooled compressor.
 pub(crate) fn gzip_whole(level: u32, input: &[u8]) -> Result<Bytes, Error> {
+    if LIBDEFLATE_LEVELS.contains(&level) {
+        return libdeflate_whole(level, input);
+    }
     let mut encoder = Encoder::new(level, Flush::Never);
-    let kept = SCRATCH.try_with(|cell| {
-        let mut scratch = cell.try_borrow_mut().ok()?;
-        std::mem::swap(&mut encoder.scratch, &mut scratch);
+    let kept = with_scratch(|scratch| {
+        std::mem::swap(&mut encoder.scratch, scratch);
         let out = encoder.run(input, FlushCompress::Finish);
-        std::mem::swap(&mut encoder.scratch, &mut scratch);
-        if scratch.capacity() > KEEP_SCRATCH {
-            *scratch = Vec::new();
-        }
-        Some(out)
+        std::mem::swap(&mut encoder.scratch, scratch);
+        out
     });
     match kept {
-        Ok(Some(out)) => out,
-        _ => encoder.run(input, FlushCompress::Finish),
+        Some(out) => out,
+        None => encoder.run(input, FlushCompress::Finish),
     }
+}
+
+/// Run `f` with this thread's one-shot scratch buffer (`None` when it is
+/// taken or gone), and drop the buffer afterwards if it grew too large.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> Option<T> {
+    SCRATCH
+        .try_with(|cell| {
+            let mut scratch = cell.try_borrow_mut().ok()?;
+            let out = f(&mut scratch);
+            if scratch.capacity() > KEEP_SCRATCH {
+                *scratch = Vec::new();
+            }
+            Some(out)
+        })
+        .ok()
+        .flatten()
+}
+
+/// A whole body through a pooled libdeflate compressor at `level` (one of
+/// [`LIBDEFLATE_LEVELS`]).
+fn libdeflate_whole(level: u32, input: &[u8]) -> Result<Bytes, Error> {
+    let idle = IDLE_WHOLE.lock().ok().and_then(|mut idle| {
+        let at = idle.iter().rposition(|(l, _)| *l == level)?;
+        Some(idle.swap_remove(at).1)
+    });
+    let mut compressor = match idle {
+        Some(compressor) => compressor,
+        None => {
+            let lvl = CompressionLvl::new(level as i32)
+                .map_err(|_| Error::msg(format!("gzip: no libdeflate level {level}")))?;
+            Compressor::new(lvl)
+        }
+    };
+    let out = match with_scratch(|scratch| libdeflate_into(&mut compressor, input, scratch)) {
+        Some(out) => out,
+        None => libdeflate_into(&mut compressor, input, &mut Vec::new()),
+    };
+    if let Ok(mut idle) = IDLE_WHOLE.lock() {
+        if idle.len() < MAX_IDLE {
+            idle.push((level, compressor));
+        }
+    }
+    out
+}
+
+/// Compress `input` into `out` (grown to libdeflate's bound) and copy the
+/// result out.
+fn libdeflate_into(
+    compressor: &mut Compressor,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<Bytes, Error> {
+    let bound = compressor.gzip_compress_bound(input.len());
+    if out.len() < bound {
+        out.resize(bound, 0);
+    }
+    let n = compressor.gzip_compress(input, out).map_err(Error::app)?;
+    Ok(Bytes::copy_from_slice(&out[..n]))
 }
 
 #[cfg(test)]
@@ -179,6 +250,26 @@ mod tests {
             assert_eq!(gunzip(&gz), input, "level {level}");
         }
         assert_eq!(gunzip(&gzip_whole(6, b"").unwrap()), b"");
+    }
+
+    #[test]
+    fn one_shot_compressors_are_pooled_and_bodies_past_the_kept_scratch_work() {
+        // Both one-shot paths (libdeflate at 6, zlib-rs at 9), on a body
+        // larger than the scratch buffer kept between responses.
+        let input = text(3 * KEEP_SCRATCH);
+        for level in [6, 9] {
+            for _ in 0..3 {
+                assert_eq!(gunzip(&gzip_whole(level, &input).unwrap()), input);
+            }
+        }
+        std::thread::scope(|s| {
+            for _ in 0..(MAX_IDLE + 4) {
+                s.spawn(|| gzip_whole(5, b"many threads at once").unwrap());
+            }
+        });
+        assert!(IDLE_WHOLE.lock().unwrap().len() <= MAX_IDLE);
+        let threads = SCRATCH.with(|s| s.borrow().capacity());
+        assert!(threads <= KEEP_SCRATCH, "{threads}");
     }
 
     #[test]
