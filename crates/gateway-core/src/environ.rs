@@ -32,7 +32,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Extensions, Method, Uri, Version};
@@ -518,9 +518,26 @@ impl Environ {
     /// Every variable, by name: the CGI ones, `HTTP_*` for each header, then
     /// the extra ones.
     pub fn vars(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
+        // Every standard value at once, the server's name and port found once.
+        let (server_name, server_port) = self.server();
+        let values = [
+            Some(Cow::Borrowed(self.method.as_str())),
+            Some(latin1(self.script_name())),
+            Some(latin1(self.path_info())),
+            Some(Cow::Borrowed(self.query_string())),
+            Some(Cow::Borrowed(self.request_uri())),
+            self.content_type_var(),
+            self.content_length_var(),
+            Some(server_name),
+            Some(Cow::Owned(decimal(server_port))),
+            Some(Cow::Borrowed(self.server_protocol())),
+            self.remote_addr_var(),
+            self.remote_port_var(),
+        ];
         let standard = STANDARD
-            .iter()
-            .filter_map(move |&n| Some((Cow::Borrowed(n), self.standard(n)??)));
+            .into_iter()
+            .zip(values)
+            .filter_map(|(n, v)| Some((Cow::Borrowed(n), v?)));
         let http = self
             .headers
             .keys()
@@ -539,39 +556,61 @@ impl Environ {
     }
 
     /// A standard variable: `Some(value)` when `name` is one, `None` if not.
+    /// (The same values as [`Environ::vars`] lists, one at a time.)
     fn standard(&self, name: &str) -> Option<Option<Cow<'_, str>>> {
         let value = match name {
             "REQUEST_METHOD" => Some(Cow::Borrowed(self.method.as_str())),
             "SCRIPT_NAME" => Some(latin1(self.script_name())),
             "PATH_INFO" => Some(latin1(self.path_info())),
             "QUERY_STRING" => Some(Cow::Borrowed(self.query_string())),
-            "REQUEST_URI" => Some(Cow::Borrowed(
-                self.uri.path_and_query().map_or("/", |p| p.as_str()),
-            )),
-            "CONTENT_TYPE" => self
-                .headers
-                .get(header::CONTENT_TYPE)
-                .map(|v| latin1(v.as_bytes())),
-            "CONTENT_LENGTH" => self
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .map(Cow::Borrowed),
+            "REQUEST_URI" => Some(Cow::Borrowed(self.request_uri())),
+            "CONTENT_TYPE" => self.content_type_var(),
+            "CONTENT_LENGTH" => self.content_length_var(),
             "SERVER_NAME" => Some(self.server().0),
-            "SERVER_PORT" => Some(Cow::Owned(self.server().1.to_string())),
+            "SERVER_PORT" => Some(Cow::Owned(decimal(self.server().1))),
             "SERVER_PROTOCOL" => Some(Cow::Borrowed(self.server_protocol())),
-            "REMOTE_ADDR" => self
-                .remote_addr
-                .map(|a| Cow::Owned(a.ip().to_string()))
-                .or_else(|| self.extra("REMOTE_ADDR").map(Cow::Borrowed)),
-            "REMOTE_PORT" => self
-                .remote_addr
-                .map(|a| Cow::Owned(a.port().to_string()))
-                .or_else(|| self.extra("REMOTE_PORT").map(Cow::Borrowed)),
+            "REMOTE_ADDR" => self.remote_addr_var(),
+            "REMOTE_PORT" => self.remote_port_var(),
             _ => return None,
         };
         Some(value)
+    }
+
+    /// `REQUEST_URI`: the path and query as received.
+    fn request_uri(&self) -> &str {
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
+
+    /// `CONTENT_TYPE`, when the request has one.
+    fn content_type_var(&self) -> Option<Cow<'_, str>> {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| latin1(v.as_bytes()))
+    }
+
+    /// `CONTENT_LENGTH`, when the request has a valid one.
+    fn content_length_var(&self) -> Option<Cow<'_, str>> {
+        self.headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(Cow::Borrowed)
+    }
+
+    /// `REMOTE_ADDR`: the peer's address, else one set as an extra variable.
+    fn remote_addr_var(&self) -> Option<Cow<'_, str>> {
+        match self.remote_addr {
+            Some(addr) => Some(Cow::Owned(ip_string(addr.ip()))),
+            None => self.extra("REMOTE_ADDR").map(Cow::Borrowed),
+        }
+    }
+
+    /// `REMOTE_PORT`: the peer's port, else one set as an extra variable.
+    fn remote_port_var(&self) -> Option<Cow<'_, str>> {
+        match self.remote_addr {
+            Some(addr) => Some(Cow::Owned(decimal(addr.port()))),
+            None => self.extra("REMOTE_PORT").map(Cow::Borrowed),
+        }
     }
 
     /// `HTTP_<NAME>`: the header `name` (`_` read as `-`), values joined.
@@ -710,7 +749,30 @@ fn http_name(name: &HeaderName) -> Cow<'static, str> {
 /// Split an authority (`host`, `host:port`, `[v6]:port`) into host and port,
 /// without copying; `None` when it is not one.
 fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]%".contains(&b);
+    let allowed = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+                    | b'%'
+            )
+    };
     if !authority.bytes().all(allowed) {
         return None;
     }
@@ -764,6 +826,29 @@ pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) if s.is_ascii() => Cow::Borrowed(s),
         _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// A port in decimal (itoa: no formatting machinery).
+fn decimal(n: u16) -> String {
+    itoa::Buffer::new().format(n).to_owned()
+}
+
+/// An IP address as CGI writes it: dotted IPv4 built by hand (it is in every
+/// environ), IPv6 by its `Display`.
+fn ip_string(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                s.push_str(itoa::Buffer::new().format(octet));
+            }
+            s
+        }
+        IpAddr::V6(v6) => v6.to_string(),
     }
 }
 

@@ -61,17 +61,73 @@ pub(crate) fn build_environ<'py>(
     // Native strings: every value of `vars()` is already one character per
     // byte (latin-1) where the bytes are not text (PATH_INFO, headers).
     for (name, value) in environ.vars() {
-        // The lock is not held while Python code could run (and let another
-        // thread take the GIL and wait for it).
-        let key = lock(&KEYS).get(py, &name);
-        dict.set_item(key, &*value)?;
+        dict.set_item(key(py, &name), &*value)?;
     }
     Ok(dict)
 }
 
+/// The environ key `name`: a common one from its static, else from [`KEYS`]
+/// (whose lock is released on return, before any Python code could run and
+/// let another thread take the GIL and wait for it).
+fn key<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    match common_key(py, name) {
+        Some(key) => key.clone(),
+        None => lock(&KEYS).get(py, name),
+    }
+}
+
+/// The variables every environ has: the template holds them (with an empty
+/// value each request replaces), so a request's dict starts the right size
+/// and replaces values instead of inserting keys.
+const ALWAYS: [&str; 8] = [
+    "REQUEST_METHOD",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_URI",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+];
+
+/// The key of a variable most requests have, as an interned string held by
+/// its own static (`intern!`): no map, no lock. Others go through [`KEYS`].
+fn common_key<'py>(py: Python<'py>, name: &str) -> Option<&'py Bound<'py, PyString>> {
+    macro_rules! keys {
+        ($($name:literal),* $(,)?) => {
+            match name {
+                $($name => Some(intern!(py, $name)),)*
+                _ => None,
+            }
+        };
+    }
+    keys!(
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REQUEST_URI",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "REMOTE_ADDR",
+        "REMOTE_PORT",
+        "HTTP_HOST",
+        "HTTP_USER_AGENT",
+        "HTTP_ACCEPT",
+        "HTTP_ACCEPT_ENCODING",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_CONNECTION",
+        "HTTP_COOKIE",
+    )
+}
+
 /// The `wsgi.*` keys whose values are the same for every request (with
 /// `wsgi.url_scheme` `"http"` and the default [`Flags`], set again when a
-/// request differs), made once: a request's dict starts as its copy.
+/// request differs), and the keys of [`ALWAYS`], made once: a request's dict
+/// starts as its copy.
 fn template(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
     static TEMPLATE: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let template = TEMPLATE.get_or_try_init(py, || -> PyResult<_> {
@@ -87,6 +143,12 @@ fn template(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
             intern!(py, "wsgi.file_wrapper"),
             py.get_type::<FileWrapper>(),
         )?;
+        // Placeholders each request replaces (its `vars()` always has them).
+        dict.set_item(intern!(py, "wsgi.input"), py.None())?;
+        dict.set_item(intern!(py, "wsgi.errors"), py.None())?;
+        for name in ALWAYS {
+            dict.set_item(key(py, name), intern!(py, ""))?;
+        }
         Ok(dict.unbind())
     })?;
     Ok(template.bind(py))
