@@ -16,7 +16,8 @@ it, and a clean exit on SIGTERM (status 0, no traceback). Then Flask under
 --root-path (SCRIPT_NAME seen by url_for, 404 outside, a clean exit on
 SIGINT), Flask on a Unix socket (--bind unix:PATH), SIGTERM with a request in flight
 (it finishes within --graceful-timeout; past it, it is cut and the status
-is 1), --workers 2 (two processes answer, SIGTERM drains them), the Python API from a script (serve() with
+is 1), --workers 2 (two processes answer, SIGTERM drains them, the environ
+says wsgi.multiprocess), --threads 1 (wsgi.multithread False), the Python API from a script (serve() with
 AccessLog, BearerAuth and Gzip; a Python thread runs while it serves, so
 the GIL is released; it returns on Ctrl-C), and the command's errors (an app that cannot be imported, a bad
 option): a clear message and a non-zero status, never a panic.
@@ -344,12 +345,28 @@ def check_workers(command, tmp):
             pids.add(int(data))
         expect(pids <= workers, f"the workers answer, not the master (pids {sorted(pids)})",
                f"workers {sorted(workers)}")
+        resp, data = server.request("GET", "/flags")
+        expect(data == b"wsgi.multithread=True wsgi.multiprocess=True wsgi.run_once=False\n",
+               "under --workers 2, wsgi.multiprocess is True", data)
     finally:
         code = server.stop(signal.SIGTERM)
     err = server.stderr()
     expect(code == 0 and "Traceback" not in err, "SIGTERM drains the workers; status 0", err)
     expect("(2 workers, 256 threads each)" in err, "the listening line says so", err)
     expect(len(server.stdout().splitlines()) == 20, "the workers' access-log lines reach stdout")
+
+
+def check_flags(command, tmp):
+    print("== flask: wsgi.multithread and wsgi.multiprocess tell the truth")
+    for args, want in [([], b"wsgi.multithread=True wsgi.multiprocess=False"),
+                       (["--threads", "1"], b"wsgi.multithread=False wsgi.multiprocess=False")]:
+        server = Server(command, "flask_app:app", ["--pythonpath", EXAMPLES, *args], tmp, "flags")
+        try:
+            resp, data = server.request("GET", "/flags")
+            expect(data == want + b" wsgi.run_once=False\n",
+                   f"with {' '.join(args) or 'the defaults'}: {want.decode()}", data)
+        finally:
+            server.stop(signal.SIGTERM)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -456,6 +473,7 @@ def main():
             check_unix(command, tmp)
             check_graceful(command, tmp)
             check_workers(command, tmp)
+            check_flags(command, tmp)
             check_api(str(venv / "bin" / "python"), tmp)
             check_errors(command, tmp)
         except CheckFailed as e:

@@ -60,3 +60,10 @@ def slow():
 @app.get("/pid")
 def pid():
     return Response(f"{os.getpid()}\n", mimetype="text/plain")
+
+
+@app.get("/flags")
+def flags():
+    env = request.environ
+    names = ("wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
+    return Response(" ".join(f"{n}={env[n]}" for n in names) + "\n", mimetype="text/plain")

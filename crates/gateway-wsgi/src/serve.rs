@@ -13,7 +13,7 @@
 use std::io;
 use std::time::Duration;
 
-use gateway_core::BoxApp;
+use gateway_core::{App, BoxApp, Environ, Flags, StartResponse};
 use gateway_python::PyApp;
 use gateway_tower::{AppService, Listener, Server, Workers};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
@@ -172,7 +172,7 @@ pub(crate) fn serve(
         None
     };
     // Innermost first: the list is outermost first.
-    let mut stack = BoxApp::new(PyApp::new(app.unbind()));
+    let mut stack = truthful(BoxApp::new(PyApp::new(app.unbind())), workers, threads);
     for layer in layers.iter().rev() {
         stack = layer.wrap(stack);
     }
@@ -220,6 +220,24 @@ fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
             ))
         }),
     }
+}
+
+/// The app, told the truth about how it runs (PEP 3333's `wsgi.multithread`
+/// and `wsgi.multiprocess`): other threads call it unless `threads` is 1,
+/// other processes when `workers` is more than 1.
+fn truthful(app: BoxApp, workers: usize, threads: usize) -> BoxApp {
+    let flags = Flags {
+        multithread: threads > 1,
+        multiprocess: workers > 1,
+        run_once: false,
+    };
+    if flags == Flags::default() {
+        return app;
+    }
+    BoxApp::new(move |mut environ: Environ, start_response: StartResponse| {
+        environ.set_flags(flags);
+        app.call(environ, start_response)
+    })
 }
 
 /// Bind (or take the listener a master bound), then serve until a signal;

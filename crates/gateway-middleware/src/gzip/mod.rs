@@ -28,8 +28,11 @@
 //!   A `304` to a client that takes gzip gets the `Vary` and the weak `ETag`
 //!   of the representation it validates.
 //!
-//! Compression is flate2 on its zlib-rs backend. A body known whole is
-//! compressed in one shot; a stream goes through chunk by chunk, in order with the
+//! A body known whole (one chunk in memory, or one that fills the head's
+//! `Content-Length` at once, as most framework answers do) is compressed in
+//! one shot, by libdeflate at levels 2 to 8 and by flate2 on zlib-rs at the
+//! others (measured faster there on real HTML, CSS, JS and JSON, at the
+//! same ratio). A stream goes through flate2 chunk by chunk, in order with the
 //! legacy `write` data, holding one chunk at a time: a 1 GiB body is never
 //! in memory. By default every chunk the app yields is flushed
 //! ([`Flush::EveryChunk`]), so server-sent events and long polls reach the
