@@ -993,18 +993,21 @@ fn closures_change_the_head_and_see_the_outcome() {
     );
 }
 
+/// An interceptor that records the `BodyInfo` its head hook is given.
+struct See(Arc<Mutex<Vec<BodyInfo>>>);
+
+impl Intercept for See {
+    fn head(&mut self, _: &mut Head, body: BodyInfo) -> Result<(), Error> {
+        self.0.lock().unwrap().push(body);
+        Ok(())
+    }
+}
+
 #[test]
 fn a_first_chunk_that_fills_the_content_length_is_a_whole_body() {
     // A framework's answer (Flask's): one block from an iterator of unknown
     // size, under the Content-Length it computed. The interceptors see it
     // whole (gzip compresses it in one shot), and nothing more is pulled.
-    struct See(Arc<Mutex<Vec<BodyInfo>>>);
-    impl Intercept for See {
-        fn head(&mut self, _: &mut Head, body: BodyInfo) -> Result<(), Error> {
-            self.0.lock().unwrap().push(body);
-            Ok(())
-        }
-    }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let pulled = Arc::new(Mutex::new(0));
     for length in ["4", "6"] {
@@ -1036,13 +1039,6 @@ fn a_first_chunk_that_fills_the_content_length_is_a_whole_body() {
 
 #[test]
 fn the_head_hook_knows_a_whole_body_from_a_stream() {
-    struct See(Arc<Mutex<Vec<BodyInfo>>>);
-    impl Intercept for See {
-        fn head(&mut self, _: &mut Head, body: BodyInfo) -> Result<(), Error> {
-            self.0.lock().unwrap().push(body);
-            Ok(())
-        }
-    }
     let seen = Arc::new(Mutex::new(Vec::new()));
     for streamed in [false, true] {
         let seen = seen.clone();
