@@ -353,20 +353,28 @@ def check_workers(command, tmp):
     err = server.stderr()
     expect(code == 0 and "Traceback" not in err, "SIGTERM drains the workers; status 0", err)
     expect("(2 workers, 256 threads each)" in err, "the listening line says so", err)
-    expect(len(server.stdout().splitlines()) == 20, "the workers' access-log lines reach stdout")
+    lines = server.stdout().splitlines()
+    expect(len(lines) == 21, "the workers' access-log lines reach stdout (20 /pid, 1 /flags)",
+           f"{len(lines)} lines")
 
 
 def check_flags(command, tmp):
     print("== flask: wsgi.multithread and wsgi.multiprocess tell the truth")
     for args, want in [([], b"wsgi.multithread=True wsgi.multiprocess=False"),
                        (["--threads", "1"], b"wsgi.multithread=False wsgi.multiprocess=False")]:
-        server = Server(command, "flask_app:app", ["--pythonpath", EXAMPLES, *args], tmp, "flags")
+        # `--access-log APP`: the APP right after the option is the APP.
+        argv = [command, "--pythonpath", EXAMPLES, *args, "--access-log", "flask_app:app",
+                "--bind"]
+        server = Server(command, None, [], tmp, "flags", argv=argv)
         try:
             resp, data = server.request("GET", "/flags")
             expect(data == want + b" wsgi.run_once=False\n",
                    f"with {' '.join(args) or 'the defaults'}: {want.decode()}", data)
         finally:
             server.stop(signal.SIGTERM)
+        log = server.stdout()
+        expect('"GET /flags HTTP/1.1" 200' in log,
+               "'--access-log flask_app:app' serves the app and logs the combined format", log)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -426,6 +434,8 @@ def check_errors(command, tmp):
         (["flask_app:app", "--threads", "0"], 2, "give 1 to 512"),
         (["flask_app:app", "--root-path", "nope"], 2, "invalid mount prefix"),
         (["flask_app:app", "--access-log=%Q"], 2, "AccessLog"),
+        ([], 2, "the following arguments are required: APP"),
+        (["--access-log", "combined"], 2, "the following arguments are required: APP"),
     ]
     for argv, status, message in cases:
         proc = subprocess.run([command, *map(str, argv)], capture_output=True, text=True,

@@ -10,6 +10,7 @@ waitress and granian.
 
 import argparse
 import os
+import re
 import signal
 import sys
 
@@ -41,6 +42,10 @@ def _count(most):
     return parse
 
 
+# 'module:name' (dotted on both sides), as APP is written.
+_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
 def _file(text):
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"{text!r}: no such file")
@@ -51,12 +56,15 @@ def parser():
     """The argument parser of the ``gateway-wsgi`` command."""
     p = argparse.ArgumentParser(
         prog=PROG,
+        usage="%(prog)s [OPTIONS] APP",
         description="Serve a Python WSGI app (PEP 3333) over HTTP/1.1 and HTTP/2, behind "
         "gateway's Rust middleware. Stops on Ctrl-C or SIGTERM, after the requests in flight.",
-        epilog="Put APP first when --access-log has no FORMAT after it, or write "
-        "--access-log=FORMAT: 'gateway-wsgi app:app --access-log --gzip'.",
+        epilog="A 'module:name' right after --access-log is the APP, not a FORMAT: "
+        "'gateway-wsgi --access-log app:app' logs in the combined format.",
     )
-    p.add_argument("app", metavar="APP", help="the WSGI callable, 'module:name' "
+    # Optional here so that `--access-log app:app` can be read as APP (see
+    # main); a missing APP is still the usual usage error.
+    p.add_argument("app", metavar="APP", nargs="?", help="the WSGI callable, 'module:name' "
                    "('myproject.wsgi' means 'myproject.wsgi:application')")
     p.add_argument("-b", "--bind", default="127.0.0.1:8000", metavar="ADDRESS",
                    help="HOST:PORT, [IPv6]:PORT, :PORT (all interfaces), HOST, or unix:PATH "
@@ -140,6 +148,13 @@ def main(argv=None):
     """Run the command; returns the exit status (0 after a clean stop)."""
     p = parser()
     args = p.parse_args(argv)
+    if args.app is None:
+        # `--access-log app:app`: argparse gave the APP to the optional FORMAT.
+        # A format has a % directive or is a name; 'module:name' is neither.
+        if args.access_log and _APP_SPEC.fullmatch(args.access_log):
+            args.app, args.access_log = args.access_log, "combined"
+        else:
+            p.error("the following arguments are required: APP")
     try:
         # Options first: a bad one fails before the app is imported.
         layers = middleware(args)
