@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use gateway_core::{App, BoxError, ErrorStream, UrlScheme};
+use gateway_core::{App, BoxError, ErrorStream, Flags, UrlScheme};
 use http::Request;
 use http_body::Body;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -52,8 +52,9 @@ pub const DEFAULT_MAX_BLOCKING: usize = 256;
 /// [`max_queued`](AppService::max_queued) (requests waiting for one; past
 /// that, `503` with `Retry-After`),
 /// [`deadline`](AppService::deadline) (the longest wait for a final head),
-/// [`url_scheme`](AppService::url_scheme) and [`errors`](AppService::errors)
-/// (`wsgi.errors`).
+/// [`url_scheme`](AppService::url_scheme), [`flags`](AppService::flags)
+/// (`wsgi.multithread` / `multiprocess` / `run_once`) and
+/// [`errors`](AppService::errors) (`wsgi.errors`).
 ///
 /// ```
 /// use gateway_core::{Body, Environ, Error, StartResponse};
@@ -110,6 +111,7 @@ impl<A: App> AppService<A> {
                 deadline: None,
                 max_queued: None,
                 url_scheme: UrlScheme::Http,
+                flags: Flags::default(),
                 errors: None,
             },
             places: Arc::new(Semaphore::new(DEFAULT_MAX_BLOCKING)),
@@ -239,6 +241,15 @@ impl<A> AppService<A> {
     /// `wsgi.url_scheme` (`http` by default; `https` behind TLS).
     pub fn url_scheme(mut self, scheme: UrlScheme) -> Self {
         self.config.url_scheme = scheme;
+        self
+    }
+
+    /// `wsgi.multithread`, `wsgi.multiprocess` and `wsgi.run_once` for every
+    /// request ([`Flags::default`]: many threads, one process, many calls).
+    /// A server that runs the app on one thread, or in several processes,
+    /// says so here.
+    pub fn flags(mut self, flags: Flags) -> Self {
+        self.config.flags = flags;
         self
     }
 

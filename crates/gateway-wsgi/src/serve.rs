@@ -13,7 +13,7 @@
 use std::io;
 use std::time::Duration;
 
-use gateway_core::{App, BoxApp, Environ, Flags, StartResponse};
+use gateway_core::{BoxApp, Flags};
 use gateway_python::PyApp;
 use gateway_tower::{AppService, Listener, Server, Workers};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
@@ -39,6 +39,7 @@ const MAX_WORKERS: usize = 256;
 #[derive(Debug)]
 struct Options {
     bind: Bind,
+    workers: usize,
     threads: usize,
     timeout: Option<Duration>,
     keep_alive: bool,
@@ -143,6 +144,7 @@ pub(crate) fn serve(
     };
     let options = Options {
         bind: Bind::parse(bind).map_err(PyValueError::new_err)?,
+        workers,
         threads,
         timeout: seconds("timeout", timeout)?,
         keep_alive,
@@ -172,7 +174,7 @@ pub(crate) fn serve(
         None
     };
     // Innermost first: the list is outermost first.
-    let mut stack = truthful(BoxApp::new(PyApp::new(app.unbind())), workers, threads);
+    let mut stack = BoxApp::new(PyApp::new(app.unbind()));
     for layer in layers.iter().rev() {
         stack = layer.wrap(stack);
     }
@@ -222,24 +224,6 @@ fn seconds(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
     }
 }
 
-/// The app, told the truth about how it runs (PEP 3333's `wsgi.multithread`
-/// and `wsgi.multiprocess`): other threads call it unless `threads` is 1,
-/// other processes when `workers` is more than 1.
-fn truthful(app: BoxApp, workers: usize, threads: usize) -> BoxApp {
-    let flags = Flags {
-        multithread: threads > 1,
-        multiprocess: workers > 1,
-        run_once: false,
-    };
-    if flags == Flags::default() {
-        return app;
-    }
-    BoxApp::new(move |mut environ: Environ, start_response: StartResponse| {
-        environ.set_flags(flags);
-        app.call(environ, start_response)
-    })
-}
-
 /// Bind (or take the listener a master bound), then serve until a signal;
 /// the runtime is this call's own.
 fn run(options: Options, app: BoxApp, inherited: Option<Listener>) -> io::Result<()> {
@@ -262,7 +246,16 @@ fn run(options: Options, app: BoxApp, inherited: Option<Listener>) -> io::Result
         if let Some(value) = &options.server_header {
             server = server.server_header(value);
         }
-        let mut service = AppService::new(app).max_blocking(options.threads);
+        // PEP 3333's flags, told the truth: other threads call the app
+        // unless `threads` is 1, other processes when there are workers.
+        let flags = Flags {
+            multithread: options.threads > 1,
+            multiprocess: options.workers > 1,
+            run_once: false,
+        };
+        let mut service = AppService::new(app)
+            .max_blocking(options.threads)
+            .flags(flags);
         if let Some(deadline) = options.timeout {
             service = service.deadline(deadline);
         }

@@ -2,7 +2,7 @@
 //! and the Handler's answer into an `http::Response` ready for hyper.
 
 use bytes::Bytes;
-use gateway_core::{Environ, Error, ErrorStream, Handled, Input, Output, UrlScheme};
+use gateway_core::{Environ, Error, ErrorStream, Flags, Handled, Input, Output, UrlScheme};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{StatusCode, Version};
 
@@ -23,6 +23,8 @@ pub(crate) struct Config {
     /// The most Blocking requests waiting for a place at once.
     pub(crate) max_queued: Option<usize>,
     pub(crate) url_scheme: UrlScheme,
+    /// `wsgi.multithread`, `wsgi.multiprocess`, `wsgi.run_once`.
+    pub(crate) flags: Flags,
     /// `wsgi.errors` for every request, when not the default (`tracing`).
     pub(crate) errors: Option<ErrorStream>,
 }
@@ -37,6 +39,9 @@ pub(crate) fn environ(parts: http::request::Parts, input: Input, config: &Config
     }
     if config.url_scheme != UrlScheme::Http {
         environ.set_url_scheme(config.url_scheme);
+    }
+    if config.flags != Flags::default() {
+        environ.set_flags(config.flags);
     }
     if let Some(errors) = &config.errors {
         environ.set_errors(errors.clone());

@@ -1,5 +1,6 @@
-//! Unit tests of `AppService`: the Inline body limit, the URL scheme, a
-//! blocking app off the worker, and `poll_ready` waiting for a place.
+//! Unit tests of `AppService`: the Inline body limit, the URL scheme and
+//! the flags, a blocking app off the worker, and `poll_ready` waiting for a
+//! place.
 
 use super::*;
 use bytes::Bytes;
@@ -31,6 +32,35 @@ async fn inline_refuses_a_body_over_the_limit() {
         .body(Full::new(Bytes::from("abcde")))
         .unwrap();
     assert_eq!(service.oneshot(big).await.unwrap().status(), 413);
+}
+
+#[tokio::test]
+async fn the_flags_are_configurable() {
+    let flags = |environ: Environ, sr: StartResponse| -> Result<AppBody, Error> {
+        let f = environ.flags();
+        let text = format!("{} {} {}", f.multithread, f.multiprocess, f.run_once);
+        sr.start("200 OK", ())?;
+        Ok(AppBody::from(text))
+    };
+    let one_thread_many_processes = Flags {
+        multithread: false,
+        multiprocess: true,
+        run_once: false,
+    };
+    for (service, expected) in [
+        (AppService::new(flags), "true false false"),
+        (
+            AppService::new(flags).flags(one_thread_many_processes),
+            "false true false",
+        ),
+    ] {
+        let request = Request::get("/").body(Full::new(Bytes::new())).unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            expected
+        );
+    }
 }
 
 #[tokio::test]
