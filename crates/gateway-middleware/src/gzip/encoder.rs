@@ -42,6 +42,23 @@ static IDLE: Mutex<Vec<(u32, Compress)>> = Mutex::new(Vec::new());
 /// call compresses one whole buffer).
 static IDLE_WHOLE: Mutex<Vec<(u32, Compressor)>> = Mutex::new(Vec::new());
 
+/// An idle compressor of `level` from `pool`, if one is kept.
+fn take_idle<T>(pool: &Mutex<Vec<(u32, T)>>, level: u32) -> Option<T> {
+    let mut idle = pool.lock().ok()?;
+    let at = idle.iter().rposition(|(l, _)| *l == level)?;
+    Some(idle.swap_remove(at).1)
+}
+
+/// Keep a compressor of `level` in `pool` for the next response (while it
+/// holds fewer than [`MAX_IDLE`]).
+fn keep_idle<T>(pool: &Mutex<Vec<(u32, T)>>, level: u32, compressor: T) {
+    if let Ok(mut idle) = pool.lock() {
+        if idle.len() < MAX_IDLE {
+            idle.push((level, compressor));
+        }
+    }
+}
+
 /// A gzip stream being written: each chunk in, its compressed bytes out.
 /// Holds the compressor's state (about 300 KiB) and a scratch buffer the
 /// size of the largest chunk, never the body.
@@ -59,10 +76,7 @@ impl Encoder {
             Flush::EveryChunk => FlushCompress::Sync,
             Flush::Never => FlushCompress::None,
         };
-        let idle = IDLE.lock().ok().and_then(|mut idle| {
-            let at = idle.iter().rposition(|(l, _)| *l == level)?;
-            Some(idle.swap_remove(at).1)
-        });
+        let idle = take_idle(&IDLE, level);
         let compress =
             idle.unwrap_or_else(|| Compress::new_gzip(Compression::new(level), WINDOW_BITS));
         Encoder {
@@ -121,11 +135,7 @@ impl Drop for Encoder {
             return;
         };
         compress.reset();
-        if let Ok(mut idle) = IDLE.lock() {
-            if idle.len() < MAX_IDLE {
-                idle.push((self.level, compress));
-            }
-        }
+        keep_idle(&IDLE, self.level, compress);
     }
 }
 
@@ -183,10 +193,7 @@ fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> Option<T> {
 /// A whole body through a pooled libdeflate compressor at `level` (one of
 /// [`LIBDEFLATE_LEVELS`]).
 fn libdeflate_whole(level: u32, input: &[u8]) -> Result<Bytes, Error> {
-    let idle = IDLE_WHOLE.lock().ok().and_then(|mut idle| {
-        let at = idle.iter().rposition(|(l, _)| *l == level)?;
-        Some(idle.swap_remove(at).1)
-    });
+    let idle = take_idle(&IDLE_WHOLE, level);
     let mut compressor = match idle {
         Some(compressor) => compressor,
         None => {
@@ -199,11 +206,7 @@ fn libdeflate_whole(level: u32, input: &[u8]) -> Result<Bytes, Error> {
         Some(out) => out,
         None => libdeflate_into(&mut compressor, input, &mut Vec::new()),
     };
-    if let Ok(mut idle) = IDLE_WHOLE.lock() {
-        if idle.len() < MAX_IDLE {
-            idle.push((level, compressor));
-        }
-    }
+    keep_idle(&IDLE_WHOLE, level, compressor);
     out
 }
 
